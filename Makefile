@@ -1,0 +1,46 @@
+# Every target sets itself up: a fresh clone runs `make demo` or `make test` directly.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= medium
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test lint dev bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+# Regenerate the lock from pyproject.toml in a throwaway environment.
+lock:
+	rm -rf /tmp/salesops-lock && $(PYTHON) -m venv /tmp/salesops-lock
+	/tmp/salesops-lock/bin/pip install --quiet --upgrade pip
+	/tmp/salesops-lock/bin/pip install --quiet '.[dev]'
+	/tmp/salesops-lock/bin/pip freeze --exclude salesops | grep -v '^-e' > requirements.lock
+
+demo: setup
+	$(BIN)/salesops demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
+	bash scripts/system-packages.sh
+	$(BIN)/pytest
+
+dev: setup
+	$(BIN)/salesops dev
+
+bench: setup
+	$(BIN)/python -m bench --scale $(SCALE)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache dbt_project/target
