@@ -584,7 +584,9 @@ class HttpClient:
                 "the API rejected the credentials; " + self._unauthorized_hint(),
             )
         self._count(auth_refreshes=1)
-        log.info("%s %s %s -> 401; refreshed the token, retrying once", self.api, call.method, call.path)
+        log.info(
+            "%s %s %s -> 401; refreshed the token, retrying once", self.api, call.method, call.path
+        )
         return True
 
     def _unauthorized_hint(self) -> str:
@@ -755,7 +757,9 @@ def classify_google_ads(response: requests.Response) -> Verdict | None:
     """Google Ads: a daily operations quota is fatal, a temporary one is retried."""
     if response.status_code == 429:
         if "RESOURCE_TEMPORARILY_EXHAUSTED" in _quota_errors(error_payload(response)):
-            return Verdict.retry("Google Ads short-term rate limit (RESOURCE_TEMPORARILY_EXHAUSTED)")
+            return Verdict.retry(
+                "Google Ads short-term rate limit (RESOURCE_TEMPORARILY_EXHAUSTED)"
+            )
         return Verdict.daily_limit(
             "Google Ads API daily operations quota for this developer token is exhausted "
             "(RESOURCE_EXHAUSTED). It resets daily (Pacific time); rerun later or apply for a "

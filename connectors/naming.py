@@ -66,9 +66,7 @@ def validate_identifier(name: str, *, source: str, obj: str, kind: str = "column
     Raises :class:`UnsafeIdentifier` naming the source, the object and the offending name.
     """
     if not isinstance(name, str) or not SAFE_IDENTIFIER.fullmatch(name):
-        raise UnsafeIdentifier(
-            name, source=source, obj=obj, reason="is not a safe identifier"
-        )
+        raise UnsafeIdentifier(name, source=source, obj=obj, reason="is not a safe identifier")
     if kind == "column" and name.startswith("_"):
         raise UnsafeIdentifier(
             name, source=source, obj=obj, reason="starts with '_', reserved for loader metadata"

@@ -362,10 +362,12 @@ class _Builder:
         base = pd.DataFrame(
             {"user": reps.user, "from_ms": ms_of_day(reps.hire_day) + 8 * HOUR_MS, "team": reps.team}
         )
-        extra = pd.DataFrame(moves, columns=["user", "from_ms", "team"])
+        extra = pd.DataFrame(moves, columns=["user", "from_ms", "team"]).astype(np.int64)
         others = self.user_teams[~self.user_teams.user.isin(reps.user)]
-        self.user_teams = pd.concat([others, base, extra], ignore_index=True).sort_values(
-            ["user", "from_ms"], ignore_index=True
+        self.user_teams = (
+            pd.concat([others, base, extra], ignore_index=True)
+            .astype(np.int64)
+            .sort_values(["user", "from_ms"], ignore_index=True)
         )
 
     def team_of(self, users: np.ndarray, ms: np.ndarray) -> np.ndarray:
