@@ -86,5 +86,7 @@ class RateLimits:
         sleep: Callable[[float], None] = time.sleep,
     ) -> TokenBucket | None:
         """A fresh bucket for ``api`` (a field name of this class), or ``None`` if unlimited."""
+        if api not in self.__dataclass_fields__:
+            raise ValueError(f"unknown API {api!r}; use one of {sorted(self.__dataclass_fields__)}")
         per_second = getattr(self, api)
         return None if per_second is None else TokenBucket(per_second, clock=clock, sleep=sleep)

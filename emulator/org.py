@@ -43,7 +43,7 @@ from emulator.generator import (
     Timeline,
     generate,
 )
-from emulator.ids import make_keys
+from emulator.ids import HUBSPOT_ID_OFFSET, hs_ids, local_part, make_keys
 from emulator.schema import (
     CURRENCIES,
     HS_STAGES,
@@ -901,7 +901,7 @@ class Org:
                 "country": row.country.to_numpy(),
                 "createdate": ms_to_dt(row.created_ms.to_numpy()),
                 "hs_lastmodifieddate": ms_to_dt(ts),
-                "hs_object_id": key.astype(float),
+                "hs_object_id": _hs_number_id(key),
                 "_ts": ts,
             }
         )
@@ -971,7 +971,7 @@ class Org:
                 "hs_lifecyclestage_customer_date": ms_to_dt(np.full(len(ts), -1)),
                 "createdate": ms_to_dt(row.created_ms.to_numpy()),
                 "lastmodifieddate": ms_to_dt(ts),
-                "hs_object_id": key.astype(float),
+                "hs_object_id": _hs_number_id(key),
                 "_ts": ts,
             }
         )
@@ -1026,7 +1026,7 @@ class Org:
                 "hs_forecast_category": ev.category.map(HS_CATEGORY).to_numpy(),
                 "hs_analytics_source": o.source.to_numpy(),
                 "closed_lost_reason": np.where(closed & ~won, o.loss_reason.to_numpy(), None),
-                "hs_object_id": key.astype(float),
+                "hs_object_id": _hs_number_id(key),
                 "contract_start_date": day_to_dt(np.where(won, o.term_start_day.to_numpy(), -1)),
                 "contract_end_date": day_to_dt(np.where(won, o.term_end_day_new.to_numpy(), -1)),
                 "renewal_of_deal_id": np.where(kind == RENEWAL, make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)), -1),
@@ -1037,11 +1037,8 @@ class Org:
         )
         # Stage entry timestamps (hs_date_entered_<stage>), as of each version.
         for index, (stage_id, *_rest) in enumerate(HS_STAGES, start=1):
-            entered = pd.Series(np.where(stage == index, ts, np.nan)).groupby(ev.opp.to_numpy()).transform(
-                lambda s: s.ffill()
-            )
-            first_entry = pd.Series(np.where(stage == index, ts, np.nan)).groupby(ev.opp.to_numpy()).cummin()
-            del entered
+            entries = pd.Series(np.where(stage == index, ts, np.nan))
+            first_entry = entries.groupby(ev.opp.to_numpy()).cummin().groupby(ev.opp.to_numpy()).ffill()
             frame[f"hs_date_entered_{stage_id}"] = ms_to_dt(first_entry.fillna(-1).to_numpy().astype(np.int64))
         self.hs["deals"] = frame
         history = []
@@ -1049,7 +1046,7 @@ class Org:
             "dealstage": frame.dealstage,
             "amount": frame.amount.map(_hs_number),
             "closedate": pd.Series(_iso_ms(frame.closedate.to_numpy())),
-            "hubspot_owner_id": pd.Series(frame.hubspot_owner_id.to_numpy()),
+            "hubspot_owner_id": pd.Series(hs_ids(frame.hubspot_owner_id.to_numpy())),
             "hs_forecast_category": frame.hs_forecast_category,
             "deal_currency_code": frame.deal_currency_code,
         }
@@ -1093,7 +1090,7 @@ class Org:
                     "hubspot_owner_id": self._sf_user(versions.owner.to_numpy()),
                     "hs_createdate": ms_to_dt(versions.created_ms.to_numpy()),
                     "hs_lastmodifieddate": ms_to_dt(versions._ts.to_numpy()),
-                    "hs_object_id": key.astype(float),
+                    "hs_object_id": _hs_number_id(key),
                     "_ts": versions._ts.to_numpy(),
                     "_deal": make_keys("Opportunity", versions.opp.to_numpy()),
                     "_contact": np.where(versions.contact.to_numpy() >= 0, make_keys("Contact", np.maximum(versions.contact.to_numpy(), 0)), -1),
@@ -1302,6 +1299,10 @@ def _history_value(values: pd.Series, data_type: str):
     if data_type in ("currency", "percent"):
         return values.to_numpy().astype(float)
     return values.to_numpy()
+
+
+def _hs_number_id(keys) -> np.ndarray:
+    return (local_part(keys) + HUBSPOT_ID_OFFSET).astype(float)
 
 
 def _hs_number(value) -> str | None:

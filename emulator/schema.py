@@ -722,6 +722,8 @@ HS_DEAL_HISTORY_PROPERTIES = (
     "deal_currency_code",
 )
 HS_DRIFT_PROPERTIES = {"deals": _p("competitor")}
+# Properties whose values are ids of other HubSpot records (rendered as HubSpot ids on the wire).
+HS_REFERENCE_PROPERTIES = frozenset({"hubspot_owner_id", "associatedcompanyid", "renewal_of_deal_id"})
 HS_ASSOCIATION_TYPE_IDS = {
     ("deals", "contacts"): 3,
     ("contacts", "deals"): 4,

@@ -66,8 +66,9 @@ class BatchResult:
 
 
 class Sync(ABC):
-    """One sync of one source: a writer session. Use as a context manager; it closes the
-    connection on exit and marks streams still running as failed if an exception escaped.
+    """One sync of one source: a writer session. Use as a context manager; on exit it closes
+    the connection and gives streams still running a final status: ``failed`` if an exception
+    escaped, else ``success``.
     """
 
     source: str
@@ -129,7 +130,7 @@ class Sync(ABC):
 
     @abstractmethod
     def close(self, error: BaseException | None = None) -> None:
-        """Release the connection. Streams without a final status become ``failed``."""
+        """Release the connection after finishing open streams (``failed`` if ``error``)."""
 
 
 class Destination(ABC):

@@ -189,6 +189,7 @@ class DuckDBSync(Sync):
         if missing and batch.num_rows:
             raise ValueError(f"{self.source} {stream}: batch lacks column(s) {missing}")
         synced_at = self._clock()
+        self._started.setdefault(stream, synced_at)
         with self._lock, self._transaction() as con:
             table_types = self._ensure_tables(con, stream, {**declared, **batch_types})
             result = self._land(
@@ -217,6 +218,7 @@ class DuckDBSync(Sync):
         self._validate_stream(stream, primary_key, None, None)
         key_table = keys_to_arrow(keys, primary_key)
         synced_at = self._clock()
+        self._started.setdefault(stream, synced_at)
         with self._lock, self._transaction() as con:
             deleted = 0
             if _table_exists(con, self.schema, stream) and key_table.num_rows:
@@ -264,10 +266,13 @@ class DuckDBSync(Sync):
     def close(self, error: BaseException | None = None) -> None:
         if self._con is None:
             return
+        status, message = ("failed", _describe(error)) if error else ("success", None)
         try:
             for stream in [s for s in self._started if s not in self._finished]:
-                status, message = ("failed", _describe(error)) if error else ("success", None)
                 self.finish_stream(stream, status=status, error=message)
+        except duckdb.Error:
+            # Never mask the error that ended the sync; the log row simply stays "running".
+            log.exception("could not finish sync_log rows of sync %s", self.sync_id)
         finally:
             self._con.close()
             self._con = None
