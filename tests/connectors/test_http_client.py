@@ -253,7 +253,7 @@ def test_hubspot_daily_limit_is_fatal_immediately(api_server, fake_sleep):
         "GET", "/crm/v3/objects/deals", api_server.Reply(429, body, {"Retry-After": "1"})
     )
     client = client_for(api_server, fake_sleep, profile=hubspot_profile())
-    with pytest.raises(DailyLimitExceeded, match="hubspot.*DAILY.*daily limit"):
+    with pytest.raises(DailyLimitExceeded, match=r"hubspot.*DAILY.*daily limit"):
         client.get_json("/crm/v3/objects/deals")
     assert client.stats.requests == 1
 
@@ -286,7 +286,7 @@ def test_google_ads_daily_quota_is_fatal(api_server, fake_sleep):
     path = "/v17/customers/123/googleAds:searchStream"
     api_server.script("POST", path, api_server.Reply(429, google_quota_error("RESOURCE_EXHAUSTED")))
     client = client_for(api_server, fake_sleep, profile=google_ads_profile())
-    with pytest.raises(DailyLimitExceeded, match="google_ads.*RESOURCE_EXHAUSTED"):
+    with pytest.raises(DailyLimitExceeded, match=r"google_ads.*RESOURCE_EXHAUSTED"):
         client.post_json(path, {"query": "SELECT campaign.id FROM campaign"})
 
 
@@ -392,7 +392,7 @@ def test_salesforce_second_401_fails_the_run(api_server, fake_sleep):
     expired = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
     api_server.script("GET", "/q", api_server.Reply(401, expired))
     client = salesforce_client(api_server, fake_sleep)
-    with pytest.raises(AuthenticationError, match="INVALID_SESSION_ID.*again") as caught:
+    with pytest.raises(AuthenticationError, match=r"INVALID_SESSION_ID.*again") as caught:
         client.get_json("/q")
     assert len(api_server.requests_to("/services/oauth2/token")) == 2
     assert len(api_server.requests_to("/q")) == 2
@@ -472,7 +472,7 @@ def test_google_ads_refreshes_before_expiry_and_sends_its_headers(api_server, fa
     clock = FakeClock()
     client = google_client(api_server, fake_sleep, clock)
     client.post_json("/v17/customers/1/googleAds:searchStream", {"query": "q"})
-    clock.now += 3500  # within the 60 s refresh margin of expiry
+    clock.now += 3545  # 54 s before expiry: inside the 60 s refresh margin
     client.post_json("/v17/customers/1/googleAds:searchStream", {"query": "q"})
     calls = api_server.requests_to("/v17/customers/1/googleAds:searchStream")
     assert calls[0].headers["Authorization"].endswith("1")
