@@ -39,19 +39,13 @@ NEW_BUSINESS, EXPANSION, RENEWAL = 0, 1, 2
 N_OPEN_STAGES = 5
 STAGE_WON, STAGE_LOST = 6, 7
 FIRST_NAMES = np.array(
-    "Ana Ben Chloe Dev Elena Farid Grace Hiro Isla Jonas Kemi Liam Maya Noah Olga Priya Quinn "
-    "Rafael Sara Tomas Uma Victor Wen Xavier Yara Zoe Amir Bea Carlos Dana Emil Fatima Gus Hana "
-    "Ivan Jade Kofi Lena Marco Nina".split()
+    ["Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Isla", "Jonas", "Kemi", "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rafael", "Sara", "Tomas", "Uma", "Victor", "Wen", "Xavier", "Yara", "Zoe", "Amir", "Bea", "Carlos", "Dana", "Emil", "Fatima", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Marco", "Nina"]
 )
 LAST_NAMES = np.array(
-    "Ruiz Smith Chen Patel Novak Haddad Kim Tanaka Brown Weber Okafor Murphy Rossi Silva Ivanova "
-    "Sharma Lee Garcia Cohen Berg Nair Dubois Wang Martin Costa Singh Adams Moreau Fischer Jensen "
-    "Lopez Sato Khan Larsen Meyer Rahman Walsh Kowalski Ortiz Young".split()
+    ["Ruiz", "Smith", "Chen", "Patel", "Novak", "Haddad", "Kim", "Tanaka", "Brown", "Weber", "Okafor", "Murphy", "Rossi", "Silva", "Ivanova", "Sharma", "Lee", "Garcia", "Cohen", "Berg", "Nair", "Dubois", "Wang", "Martin", "Costa", "Singh", "Adams", "Moreau", "Fischer", "Jensen", "Lopez", "Sato", "Khan", "Larsen", "Meyer", "Rahman", "Walsh", "Kowalski", "Ortiz", "Young"]
 )
 COMPANY_WORDS = np.array(
-    "Acme Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Tyrell Cyberdyne Aperture "
-    "Wonka Nakatomi Oscorp Massive Dynamic Pied Piper Gringotts Monarch Blue Sun Virtucon Duff "
-    "Sirius Zorg Prestige Atlas Nimbus Vertex Quantum Helix Orbit Summit Beacon Crest".split()
+    ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell", "Cyberdyne", "Aperture", "Wonka", "Nakatomi", "Oscorp", "Massive", "Dynamic", "Pied", "Piper", "Gringotts", "Monarch", "Blue", "Sun", "Virtucon", "Duff", "Sirius", "Zorg", "Prestige", "Atlas", "Nimbus", "Vertex", "Quantum", "Helix", "Orbit", "Summit", "Beacon", "Crest"]
 )
 COMPANY_SUFFIX = np.array(["Inc", "Ltd", "GmbH", "Group", "Labs", "Systems", "Partners", "Co"])
 COUNTRIES = {
@@ -244,7 +238,9 @@ class _Builder:
         crm_name = np.where(teams.crm == HUBSPOT, "HS ", "")
         teams["name"] = [
             f"{c}{r} {s}" + (f" {m + 1}" if n > 1 else "")
-            for c, r, s, m, n in zip(crm_name, teams.region, teams.segment, teams.m, managers_in_cell)
+            for c, r, s, m, n in zip(
+                crm_name, teams.region, teams.segment, teams.m, managers_in_cell, strict=False
+            )
         ]
 
         users = []  # (role, region, segment, team, crm, manager_user, hire_day)
@@ -309,7 +305,8 @@ class _Builder:
                     generation += 1
                 slot += 1
         holders = pd.DataFrame(
-            rows, columns=["slot", "team", "generation", "hire_day", "start_day", "term_day", "skill"]
+            rows,
+            columns=["slot", "team", "generation", "hire_day", "start_day", "term_day", "skill"],
         )
         first_user = len(users)
         holders["user"] = first_user + np.arange(len(holders))
@@ -333,8 +330,11 @@ class _Builder:
         names = self._person_names("user", users.user.to_numpy())
         users["first_name"], users["last_name"] = names
         users["email"] = (
-            users.first_name.str.lower() + "." + users.last_name.str.lower()
-            + users.user.astype(str) + "@acme-sales.example"
+            users.first_name.str.lower()
+            + "."
+            + users.last_name.str.lower()
+            + users.user.astype(str)
+            + "@acme-sales.example"
         )
         self.users = users
         self._reorgs(holders)
@@ -349,18 +349,28 @@ class _Builder:
         for qi, q in enumerate(q_starts[1:], start=1):
             if qi % S.REORG_EVERY_QUARTERS:
                 continue
-            active = holders[(holders.start_day <= q) & ((holders.term_day < 0) | (holders.term_day > q))]
+            active = holders[
+                (holders.start_day <= q) & ((holders.term_day < 0) | (holders.term_day > q))
+            ]
             for h in active.itertuples():
                 team = teams.loc[h.team]
-                options = [x for x in cell_teams[(team.region, team.segment, team.crm)] if x != h.team]
+                options = [
+                    x for x in cell_teams[(team.region, team.segment, team.crm)] if x != h.team
+                ]
                 if not options:
                     continue
                 u = self.r.uniform("reorg", h.user, qi)
                 if u < S.REORG_SHARE:
-                    moves.append((h.user, ms_of_day(q) + 7 * HOUR_MS, options[int(u * 1e6) % len(options)]))
+                    moves.append(
+                        (h.user, ms_of_day(q) + 7 * HOUR_MS, options[int(u * 1e6) % len(options)])
+                    )
         reps = self.users[self.users.role == "rep"]
         base = pd.DataFrame(
-            {"user": reps.user, "from_ms": ms_of_day(reps.hire_day) + 8 * HOUR_MS, "team": reps.team}
+            {
+                "user": reps.user,
+                "from_ms": ms_of_day(reps.hire_day) + 8 * HOUR_MS,
+                "team": reps.team,
+            }
         )
         extra = pd.DataFrame(moves, columns=["user", "from_ms", "team"]).astype(np.int64)
         others = self.user_teams[~self.user_teams.user.isin(reps.user)]
@@ -395,7 +405,9 @@ class _Builder:
         return np.where(ok, pos, -1)
 
     def _person_names(self, stream: str, keys: np.ndarray):
-        first = FIRST_NAMES[(self.r.uniform(stream + ":first", keys) * len(FIRST_NAMES)).astype(int)]
+        first = FIRST_NAMES[
+            (self.r.uniform(stream + ":first", keys) * len(FIRST_NAMES)).astype(int)
+        ]
         last = LAST_NAMES[(self.r.uniform(stream + ":last", keys) * len(LAST_NAMES)).astype(int)]
         return first, last
 
@@ -421,7 +433,9 @@ class _Builder:
         # Accounts created later go to slots that already exist that day.
         initial_slots = np.flatnonzero(slots.start_day.to_numpy() <= self.start_day)
         late = (slots.start_day.to_numpy()[slot_pick] > created_day) & (idx >= n_slots)
-        slot_pick[late] = initial_slots[(r.uniform("account:slot2", idx[late]) * len(initial_slots)).astype(int)]
+        slot_pick[late] = initial_slots[
+            (r.uniform("account:slot2", idx[late]) * len(initial_slots)).astype(int)
+        ]
         slot_row = slots.iloc[slot_pick]
         keep = created_day <= self.horizon_day
         team = self.teams.set_index("team_id").loc[slot_row.team.to_numpy()]
@@ -431,10 +445,15 @@ class _Builder:
         names = pd.Series(words).str.cat([pd.Series(words2), pd.Series(suffix)], sep=" ")
         names = names + " " + pd.Series(idx).astype(str)
         segment = team.segment.to_numpy()
-        revenue_median = pd.Series(segment).map({"SMB": 8e6, "Mid-Market": 90e6, "Enterprise": 1.5e9})
+        revenue_median = pd.Series(segment).map(
+            {"SMB": 8e6, "Mid-Market": 90e6, "Enterprise": 1.5e9}
+        )
         region = team.region.to_numpy()
         country = np.array(
-            [COUNTRIES[g][int(u * len(COUNTRIES[g]))] for g, u in zip(region, r.uniform("account:country", idx))]
+            [
+                COUNTRIES[g][int(u * len(COUNTRIES[g]))]
+                for g, u in zip(region, r.uniform("account:country", idx), strict=False)
+            ]
         )
         frame = pd.DataFrame(
             {
@@ -444,12 +463,18 @@ class _Builder:
                 "crm": team.crm.to_numpy(),
                 "region": region,
                 "segment": segment,
-                "created_ms": ms_of_day(created_day) + working_time_ms(r.uniform("account:tod", idx)),
+                "created_ms": ms_of_day(created_day)
+                + working_time_ms(r.uniform("account:tod", idx)),
                 "name": names.to_numpy(),
-                "industry": np.array(INDUSTRIES)[(r.uniform("account:ind", idx) * len(INDUSTRIES)).astype(int)],
-                "annual_revenue": np.round(r.lognormal("account:rev", idx, revenue_median.to_numpy(), 0.6), -3),
+                "industry": np.array(INDUSTRIES)[
+                    (r.uniform("account:ind", idx) * len(INDUSTRIES)).astype(int)
+                ],
+                "annual_revenue": np.round(
+                    r.lognormal("account:rev", idx, revenue_median.to_numpy(), 0.6), -3
+                ),
                 "employees": np.maximum(
-                    5, np.round(r.lognormal("account:emp", idx, revenue_median.to_numpy() / 2e5, 0.5))
+                    5,
+                    np.round(r.lognormal("account:emp", idx, revenue_median.to_numpy() / 2e5, 0.5)),
                 ).astype(np.int64),
                 "country": country,
                 "territory_assigned": r.uniform("account:terr", idx) < 0.92,
@@ -460,7 +485,9 @@ class _Builder:
 
     def _contacts(self) -> pd.DataFrame:
         r, acc = self.r, self.accounts
-        n_per = r.poisson("contact:n", acc.account.to_numpy(), self.scale.contacts_per_account - 1) + 1
+        n_per = (
+            r.poisson("contact:n", acc.account.to_numpy(), self.scale.contacts_per_account - 1) + 1
+        )
         account_idx = np.repeat(np.arange(len(acc)), n_per)
         ordinal = np.concatenate([np.arange(n) for n in n_per]) if len(n_per) else np.array([], int)
         key = acc.account.to_numpy()[account_idx] * 64 + np.minimum(ordinal, 63)
@@ -483,8 +510,12 @@ class _Builder:
             }
         )
         frame["email"] = (
-            frame.first_name.str.lower() + "." + frame.last_name.str.lower() + "."
-            + frame.contact.astype(str) + "@example.com"
+            frame.first_name.str.lower()
+            + "."
+            + frame.last_name.str.lower()
+            + "."
+            + frame.contact.astype(str)
+            + "@example.com"
         )
         return frame[frame.created_ms < self.end_ms].reset_index(drop=True)
 
@@ -498,10 +529,14 @@ class _Builder:
         q_starts = np.unique(quarter_bounds(self.days)[0])
         for q in q_starts:
             year = int(year_of([q])[0])
-            quarter = int((np.datetime64(int(q), "D").astype("datetime64[M]").astype(int) % 12) // 3 + 1)
+            quarter = int(
+                (np.datetime64(int(q), "D").astype("datetime64[M]").astype(int) % 12) // 3 + 1
+            )
             for channel in ("Web", "Event", "Outbound", "Partner"):
                 for region in REGIONS:
-                    rows.append((f"FY{year}-Q{quarter} {channel} {region}", channel, region, q, q + 90))
+                    rows.append(
+                        (f"FY{year}-Q{quarter} {channel} {region}", channel, region, q, q + 90)
+                    )
         frame = pd.DataFrame(rows, columns=["name", "channel", "region", "start_day", "end_day"])
         frame["campaign"] = np.arange(len(frame))
         frame["created_ms"] = ms_of_day(frame.start_day - 14) + 9 * HOUR_MS
@@ -520,7 +555,9 @@ class _Builder:
             clicks = self.r.poisson("ads:clicks", key, mean_clicks)
             ctr = 0.02 + 0.04 * self.r.uniform("ads:ctr", key)
             impressions = np.round(clicks / ctr).astype(np.int64)
-            cost_micros = np.round(clicks * cpc * (0.8 + 0.4 * self.r.uniform("ads:cpc", key)), 2) * 1e6
+            cost_micros = (
+                np.round(clicks * cpc * (0.8 + 0.4 * self.r.uniform("ads:cpc", key)), 2) * 1e6
+            )
             conversions = np.round(clicks * 0.05 * (0.5 + self.r.uniform("ads:conv", key)), 2)
             rows.append(
                 pd.DataFrame(
@@ -566,7 +603,11 @@ class _Builder:
         day = np.repeat(np.repeat(days, len(sources)), counts.ravel())
         source_idx = np.repeat(np.tile(np.arange(len(sources)), len(days)), counts.ravel())
         # key: day * 2^16 + ordinal within day keeps keys stable whatever the horizon.
-        ordinal = np.concatenate([np.arange(c) for c in counts.sum(axis=1)]) if n_total else np.array([], int)
+        ordinal = (
+            np.concatenate([np.arange(c) for c in counts.sum(axis=1)])
+            if n_total
+            else np.array([], int)
+        )
         key = (day - self.start_day) * (1 << 16) + ordinal
         slots = self.holders.drop_duplicates("slot")
         slot_active = slots.start_day.to_numpy()
@@ -587,11 +628,19 @@ class _Builder:
         is_mql = r.uniform("lead:mql", key) < mql_p
         is_sql = is_mql & (r.uniform("lead:sql", key) < S.SQL_RATE)
         converts = is_sql & (r.uniform("lead:conv", key) < S.CONVERSION_RATE)
-        mql_ms = created + (r.exponential("lead:mqlt", key, 5.0) * DAY_MS).astype(np.int64) + HOUR_MS
+        mql_ms = (
+            created + (r.exponential("lead:mqlt", key, 5.0) * DAY_MS).astype(np.int64) + HOUR_MS
+        )
         sql_ms = mql_ms + (r.exponential("lead:sqlt", key, 7.0) * DAY_MS).astype(np.int64) + HOUR_MS
-        conv_ms = sql_ms + (r.exponential("lead:convt", key, 10.0) * DAY_MS).astype(np.int64) + HOUR_MS
+        conv_ms = (
+            sql_ms + (r.exponential("lead:convt", key, 10.0) * DAY_MS).astype(np.int64) + HOUR_MS
+        )
         responded = r.uniform("lead:resp", key) < 0.8
-        first_resp = created + (r.exponential("lead:respt", key, 1.0) * DAY_MS).astype(np.int64) + 10 * MINUTE_MS
+        first_resp = (
+            created
+            + (r.exponential("lead:respt", key, 1.0) * DAY_MS).astype(np.int64)
+            + 10 * MINUTE_MS
+        )
         closed_unconverted = ~converts & (r.uniform("lead:close", key) < 0.6)
         last_step = np.where(is_sql, sql_ms, np.where(is_mql, mql_ms, created))
         closed_ms = last_step + (r.uniform("lead:closet", key) * 60 + 20).astype(np.int64) * DAY_MS
@@ -618,8 +667,12 @@ class _Builder:
             }
         )
         frame["email"] = (
-            frame.first_name.str.lower() + "." + frame.last_name.str.lower() + ".l"
-            + frame.lead.astype(str) + "@example.net"
+            frame.first_name.str.lower()
+            + "."
+            + frame.last_name.str.lower()
+            + ".l"
+            + frame.lead.astype(str)
+            + "@example.net"
         )
         return frame[frame.created_ms < self.end_ms].reset_index(drop=True)
 
@@ -682,7 +735,9 @@ class _Builder:
         days = self.days
         counts = np.array([r.day_generator("direct", int(d)).poisson(direct_per_day) for d in days])
         day = np.repeat(days, counts)
-        ordinal = np.concatenate([np.arange(c) for c in counts]) if counts.sum() else np.array([], int)
+        ordinal = (
+            np.concatenate([np.arange(c) for c in counts]) if counts.sum() else np.array([], int)
+        )
         key = (day - self.start_day) * (1 << 16) + ordinal
         slots = self.holders.drop_duplicates("slot")
         eligible = slots[slots.start_day <= self.start_day]
@@ -693,7 +748,9 @@ class _Builder:
                 "root": key * 2 + 1,
                 "slot": eligible.slot.to_numpy()[pick],
                 "created_ms": ms_of_day(day) + working_time_ms(r.uniform("direct:tod", key)),
-                "source": np.array(sources)[r.choice("direct:src", key, list(S.DIRECT_SOURCE_MIX.values()))],
+                "source": np.array(sources)[
+                    r.choice("direct:src", key, list(S.DIRECT_SOURCE_MIX.values()))
+                ],
                 "campaign": -1,
                 "lead": -1,
             }
@@ -705,7 +762,9 @@ class _Builder:
         roots["opp"] = roots.root.to_numpy() << 3
         roots["type"] = NEW_BUSINESS
         roots["parent"] = -1
-        roots["account"] = self._pick_accounts(roots.slot.to_numpy(), roots.created_ms.to_numpy(), roots.opp.to_numpy())
+        roots["account"] = self._pick_accounts(
+            roots.slot.to_numpy(), roots.created_ms.to_numpy(), roots.opp.to_numpy()
+        )
         roots["base_usd"] = np.nan
         return roots.drop(columns="root")
 
@@ -714,7 +773,10 @@ class _Builder:
         slot_col = acc.slot.to_numpy()
         combo = slot_col.astype(np.int64) * (1 << 42) + acc.created_ms.to_numpy()
         block_start = np.searchsorted(slot_col, slots, side="left")
-        available = np.searchsorted(combo, slots.astype(np.int64) * (1 << 42) + created_ms, side="right") - block_start
+        available = (
+            np.searchsorted(combo, slots.astype(np.int64) * (1 << 42) + created_ms, side="right")
+            - block_start
+        )
         available = np.maximum(available, 1)
         offset = (self.r.uniform("opp:account", keys) * available).astype(np.int64)
         return acc.account.to_numpy()[block_start + offset]
@@ -733,7 +795,9 @@ class _Builder:
         skill = np.where(holder >= 0, self.holders.skill.to_numpy()[np.maximum(holder, 0)], 1.0)
         kind = opps.type.to_numpy()
         base = pd.Series(segment).map(S.BASE_WIN_RATE).to_numpy()
-        source_mult = pd.Series(opps.source.to_numpy()).map(S.SOURCE_WIN_MULTIPLIER).fillna(1.0).to_numpy()
+        source_mult = (
+            pd.Series(opps.source.to_numpy()).map(S.SOURCE_WIN_MULTIPLIER).fillna(1.0).to_numpy()
+        )
         p_win = base * source_mult * skill
         p_win = np.where(kind == EXPANSION, p_win * S.EXPANSION_WIN_MULTIPLIER, p_win)
         p_win = np.where(kind == RENEWAL, S.RENEWAL_WIN_RATE * skill**0.3, p_win)
@@ -750,7 +814,10 @@ class _Builder:
         visited[skip, skipped_stage[skip] - 1] = False
         median = pd.Series(segment).map(S.STAGE_MEDIAN_DAYS).to_numpy()
         durations = np.stack(
-            [r.lognormal("opp:dur", key, median, S.STAGE_SIGMA, draw=j) for j in range(N_OPEN_STAGES)],
+            [
+                r.lognormal("opp:dur", key, median, S.STAGE_SIGMA, draw=j)
+                for j in range(N_OPEN_STAGES)
+            ],
             axis=1,
         )
         durations = np.where(visited, durations, 0.0)
@@ -787,17 +854,25 @@ class _Builder:
         )
         opps["won"] = won
         opps["p_win"] = p_win
+        # A few deals are deleted (duplicates cleaned up, test records); they spawn nothing.
+        opps["deleted"] = r.uniform("opp:deleted", key) < 0.004
         opps["close_ms"] = close_ms
         opps["first_stage"] = first_stage
         opps["top_stage"] = top
         for j in range(N_OPEN_STAGES):
             opps[f"entry_{j + 1}"] = entry_ms[:, j]
         opps["loss_reason"] = np.where(
-            won, None, np.array(LOSS_REASONS)[r.choice("opp:lossreason", key, [0.3, 0.25, 0.25, 0.1, 0.05, 0.05])]
+            won,
+            None,
+            np.array(LOSS_REASONS)[
+                r.choice("opp:lossreason", key, [0.3, 0.25, 0.25, 0.1, 0.05, 0.05])
+            ],
         )
         self._amounts(opps, key, segment, region, kind)
         term_start = np.where(
-            renewal, opps.get("term_end_day", pd.Series(np.zeros(len(opps)))).to_numpy() + 1, day_of_ms(close_ms)
+            renewal,
+            opps.get("term_end_day", pd.Series(np.zeros(len(opps)))).to_numpy() + 1,
+            day_of_ms(close_ms),
         )
         opps["term_start_day"] = np.where(won, term_start, -1)
         opps["term_end_day_new"] = np.where(won, add_months(term_start, S.TERM_MONTHS) - 1, -1)
@@ -816,7 +891,10 @@ class _Builder:
         )
         usd = np.select(
             [kind == EXPANSION, kind == RENEWAL],
-            [parent_usd * S.EXPANSION_SHARE * (0.6 + 0.8 * r.uniform("opp:exp", key)), parent_usd * renew_factor],
+            [
+                parent_usd * S.EXPANSION_SHARE * (0.6 + 0.8 * r.uniform("opp:exp", key)),
+                parent_usd * renew_factor,
+            ],
             fresh,
         )
         if "currency_index" in opps.columns:
@@ -845,16 +923,18 @@ class _Builder:
     def _children(self, opps: pd.DataFrame) -> pd.DataFrame:
         """Expansions after won deals and renewals before each won term ends."""
         r = self.r
-        won = opps[opps.won & (opps.close_ms < self.end_ms)]
+        won = opps[opps.won & ~opps.deleted & (opps.close_ms < self.end_ms)]
         rows = []
         if len(won):
             key = won.opp.to_numpy()
-            expands = (won.type.to_numpy() != EXPANSION) & (r.uniform("opp:expands", key) < S.EXPANSION_PROBABILITY)
+            expands = (won.type.to_numpy() != EXPANSION) & (
+                r.uniform("opp:expands", key) < S.EXPANSION_PROBABILITY
+            )
             delay = (60 + r.uniform("opp:expdelay", key) * 210).astype(np.int64)
             exp = won[expands]
-            created = ms_of_day(day_of_ms(exp.close_ms.to_numpy()) + delay[expands]) + working_time_ms(
-                r.uniform("opp:exptod", key[expands])
-            )
+            created = ms_of_day(
+                day_of_ms(exp.close_ms.to_numpy()) + delay[expands]
+            ) + working_time_ms(r.uniform("opp:exptod", key[expands]))
             rows.append(self._child_frame(exp, EXPANSION, created))
             renewal_open = won.term_end_day_new.to_numpy() - S.RENEWAL_LEAD_DAYS
             created = ms_of_day(renewal_open) + working_time_ms(r.uniform("opp:rentod", key))
@@ -866,7 +946,9 @@ class _Builder:
             children = children[children.created_ms < self.end_ms].reset_index(drop=True)
         return children
 
-    def _child_frame(self, parents: pd.DataFrame, kind: int, created_ms: np.ndarray) -> pd.DataFrame:
+    def _child_frame(
+        self, parents: pd.DataFrame, kind: int, created_ms: np.ndarray
+    ) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "opp": (parents.opp.to_numpy() << 3) | kind,
@@ -895,7 +977,7 @@ class _Builder:
         created = opps.created_ms.to_numpy()
         close = opps.close_ms.to_numpy()
         won = opps.won.to_numpy()
-        top = opps.top_stage.to_numpy()
+        opps.top_stage.to_numpy()
         slot = opps.slot.to_numpy()
         events = []
 
@@ -935,14 +1017,20 @@ class _Builder:
             mask = (entry >= 0) & (j > first_stage)
             u = r.uniform("opp:category", key, j)
             category = np.where(
-                (j >= 4) & (u < 0.2), "MostLikely", np.where(u > 0.96, "Omitted", category_default[j - 1])
+                (j >= 4) & (u < 0.2),
+                "MostLikely",
+                np.where(u > 0.96, "Omitted", category_default[j - 1]),
             )
-            prob = probability_default[j - 1] + np.where(r.uniform("opp:probov", key, j) < 0.1, 10.0, 0.0)
+            prob = probability_default[j - 1] + np.where(
+                r.uniform("opp:probov", key, j) < 0.1, 10.0, 0.0
+            )
             add(mask, entry, stage=np.full(n, j), category=category, probability=prob)
         # Close-date slips: when the expected date passes, the rep pushes it (unless stale).
         current = expected.copy()
         for k in range(3):
-            when = ms_of_day(current) + ((1 + r.uniform("opp:slipday", key, k) * 4) * DAY_MS).astype(np.int64)
+            when = ms_of_day(current) + (
+                (1 + r.uniform("opp:slipday", key, k) * 4) * DAY_MS
+            ).astype(np.int64)
             slips = (~stale) & (~renewal) & (when < close) & (current < day_of_ms(close))
             pushed = current + (15 + r.uniform("opp:slipby", key, k) * 30).astype(np.int64)
             add(slips, when, close_day=pushed)
@@ -961,7 +1049,11 @@ class _Builder:
             amount = new_amount
         # Owner change when the slot's rep leaves while the deal is open (most are reassigned).
         next_owner, change_ms = self._next_holder(slot, created)
-        reassigned = (change_ms > 0) & (change_ms < close) & (r.uniform("opp:reassign", key) > S.FORGOTTEN_REASSIGNMENT)
+        reassigned = (
+            (change_ms > 0)
+            & (change_ms < close)
+            & (r.uniform("opp:reassign", key) > S.FORGOTTEN_REASSIGNMENT)
+        )
         add(reassigned, change_ms, owner=next_owner)
         # Occasional clean-up after close: the owner at close differs from today's owner.
         cleanup_ms = close + ((10 + r.uniform("opp:cleanup_t", key) * 90) * DAY_MS).astype(np.int64)
@@ -980,9 +1072,10 @@ class _Builder:
             probability=np.where(won, 100.0, 0.0),
             closed_event=True,
         )
-        # A few deals are deleted (duplicates cleaned up, test records).
-        deleted = r.uniform("opp:deleted", key) < 0.004
-        delete_ms = created + (r.uniform("opp:delete_t", key) * (close - created + 30 * DAY_MS)).astype(np.int64)
+        deleted = opps.deleted.to_numpy()
+        delete_ms = created + (
+            r.uniform("opp:delete_t", key) * (close - created + 30 * DAY_MS)
+        ).astype(np.int64)
         add(deleted, delete_ms, deleted=True)
         frame = pd.concat(events, ignore_index=True)
         frame["opp"] = key[frame.row.to_numpy()]
@@ -1015,7 +1108,9 @@ class _Builder:
         """The next rep to take over the slot after the current holder, and when."""
         h = self.holders
         combo = h.slot.to_numpy() * (1 << 24) + h.start_day.to_numpy()
-        cur = np.maximum(np.searchsorted(combo, slots * (1 << 24) + day_of_ms(ms), side="right") - 1, 0)
+        cur = np.maximum(
+            np.searchsorted(combo, slots * (1 << 24) + day_of_ms(ms), side="right") - 1, 0
+        )
         nxt = np.minimum(cur + 1, len(h) - 1)
         same = (h.slot.to_numpy()[nxt] == slots) & (nxt != cur)
         change = np.where(same, ms_of_day(h.start_day.to_numpy()[nxt]) + 8 * HOUR_MS, -1)
@@ -1065,7 +1160,9 @@ class _Builder:
             (1 + self.r.uniform("contact:duplag", key[dup]) * 30) * DAY_MS
         ).astype(np.int64)
         copies = copies[copies.created_ms < self.end_ms]
-        return pd.concat([contacts, copies], ignore_index=True).sort_values("contact", ignore_index=True)
+        return pd.concat([contacts, copies], ignore_index=True).sort_values(
+            "contact", ignore_index=True
+        )
 
     # ---------------------------------------------------------------- activities
     def _activities(self) -> pd.DataFrame:
@@ -1073,11 +1170,17 @@ class _Builder:
         r = self.r
         opps = self.opportunities
         key = opps.opp.to_numpy()
-        seg_factor = pd.Series(opps.segment.to_numpy()).map({"SMB": 0.8, "Mid-Market": 1.0, "Enterprise": 1.5}).to_numpy()
+        seg_factor = (
+            pd.Series(opps.segment.to_numpy())
+            .map({"SMB": 0.8, "Mid-Market": 1.0, "Enterprise": 1.5})
+            .to_numpy()
+        )
         lam = self.scale.activity_rate * seg_factor * np.where(opps.won.to_numpy(), 1.5, 0.85)
         count = np.minimum(r.poisson("act:n", key, lam), 63)
         row = np.repeat(np.arange(len(opps)), count)
-        ordinal = np.concatenate([np.arange(c) for c in count]) if count.sum() else np.array([], int)
+        ordinal = (
+            np.concatenate([np.arange(c) for c in count]) if count.sum() else np.array([], int)
+        )
         akey = key[row] * 64 + ordinal
         created_opp = opps.created_ms.to_numpy()[row]
         close = opps.close_ms.to_numpy()[row]
@@ -1088,7 +1191,12 @@ class _Builder:
         created = np.maximum(when - planned_ahead, created_opp)
         completed = r.uniform("act:done", akey) < 0.92
         duration = np.select(
-            [kind == 0, kind == 2], [np.round(2 + r.exponential("act:dur", akey, 8.0)), np.where(r.uniform("act:mlen", akey) < 0.6, 30, 60)], 0
+            [kind == 0, kind == 2],
+            [
+                np.round(2 + r.exponential("act:dur", akey, 8.0)),
+                np.where(r.uniform("act:mlen", akey) < 0.6, 30, 60),
+            ],
+            0,
         ).astype(np.int64)
         acc = opps.account.to_numpy()[row]
         frame = pd.DataFrame(
@@ -1116,7 +1224,9 @@ class _Builder:
         end = np.searchsorted(acc_col, accounts, side="right")
         size = end - start
         offset = (self.r.uniform("act:contact", keys) * np.maximum(size, 1)).astype(np.int64)
-        return np.where(size > 0, contacts.contact.to_numpy()[np.minimum(start + offset, len(contacts) - 1)], -1)
+        return np.where(
+            size > 0, contacts.contact.to_numpy()[np.minimum(start + offset, len(contacts) - 1)], -1
+        )
 
     # ---------------------------------------------------------------- touches
     def _campaign_members(self) -> pd.DataFrame:
@@ -1133,14 +1243,20 @@ class _Builder:
                 "responded_ms": leads.created_ms.to_numpy(),
             }
         )
-        contacts = self.contacts[(self.contacts.crm == SALESFORCE) & (self.contacts.duplicate_of < 0)]
+        contacts = self.contacts[
+            (self.contacts.crm == SALESFORCE) & (self.contacts.duplicate_of < 0)
+        ]
         ckey = contacts.contact.to_numpy()
         n = np.minimum(r.poisson("cm:n", ckey, 1.2), 6)
         row = np.repeat(np.arange(len(contacts)), n)
         ordinal = np.concatenate([np.arange(c) for c in n]) if n.sum() else np.array([], int)
         mkey = ckey[row] * 8 + ordinal
         camp = self.campaigns[self.campaigns.channel.isin(["Web", "Event", "Paid Search"])]
-        region = self.accounts.set_index("account").region.reindex(contacts.account.to_numpy()[row]).to_numpy()
+        region = (
+            self.accounts.set_index("account")
+            .region.reindex(contacts.account.to_numpy()[row])
+            .to_numpy()
+        )
         joined = contacts.created_ms.to_numpy()[row] + (
             (r.uniform("cm:when", mkey) * 300 - 30) * DAY_MS
         ).astype(np.int64)
@@ -1156,7 +1272,9 @@ class _Builder:
             starts = options.start_day.to_numpy()
             # A campaign running in the quarter of the touch (or an always-on one).
             for i in np.flatnonzero(sel):
-                ok = options.campaign.to_numpy()[(starts == joined_q[i]) | (starts < self.start_day)]
+                ok = options.campaign.to_numpy()[
+                    (starts == joined_q[i]) | (starts < self.start_day)
+                ]
                 if len(ok):
                     campaign[i] = ok[int(pick[i] * len(ok))]
         responded = r.uniform("cm:resp", mkey) < 0.45
@@ -1168,7 +1286,9 @@ class _Builder:
                 "contact": ckey[row],
                 "created_ms": joined,
                 "responded_ms": np.where(
-                    responded, joined + (r.uniform("cm:resplag", mkey) * 3 * DAY_MS).astype(np.int64), -1
+                    responded,
+                    joined + (r.uniform("cm:resplag", mkey) * 3 * DAY_MS).astype(np.int64),
+                    -1,
                 ),
             }
         )
@@ -1200,7 +1320,9 @@ class _Builder:
             for code, (mask, lag_hours) in enumerate(
                 [(np.ones(len(keys), bool), 0.0), (delivered, 0.01), (opened, 6.0), (clicked, 7.0)]
             ):
-                lag = (r.uniform("mail:lag", keys[mask], code) * lag_hours * HOUR_MS).astype(np.int64)
+                lag = (r.uniform("mail:lag", keys[mask], code) * lag_hours * HOUR_MS).astype(
+                    np.int64
+                )
                 frames.append(
                     pd.DataFrame(
                         {
@@ -1213,9 +1335,13 @@ class _Builder:
                     )
                 )
         if not frames:
-            return pd.DataFrame(columns=["event", "contact", "type_code", "created_ms", "email_campaign_id"])
+            return pd.DataFrame(
+                columns=["event", "contact", "type_code", "created_ms", "email_campaign_id"]
+            )
         events = pd.concat(frames, ignore_index=True)
-        return events[events.created_ms < self.end_ms].sort_values(["created_ms", "event"], ignore_index=True)
+        return events[events.created_ms < self.end_ms].sort_values(
+            ["created_ms", "event"], ignore_index=True
+        )
 
     # ---------------------------------------------------------------- quotas
     def _quotas(self) -> pd.DataFrame:
@@ -1227,7 +1353,9 @@ class _Builder:
             q_end = quarter_bounds([q])[1][0]
             active = reps[(reps.hire_day <= q_end) & ((reps.term_day < 0) | (reps.term_day >= q))]
             years = (q - self.start_day) // 365
-            base = active.segment.map(S.QUARTERLY_QUOTA_USD).to_numpy() * (1 + S.QUOTA_GROWTH) ** years
+            base = (
+                active.segment.map(S.QUARTERLY_QUOTA_USD).to_numpy() * (1 + S.QUOTA_GROWTH) ** years
+            )
             jitter = 0.9 + 0.2 * self.r.uniform("quota", active.user.to_numpy())
             rows.append(
                 pd.DataFrame(
@@ -1236,7 +1364,8 @@ class _Builder:
                         "user": active.user.to_numpy(),
                         "quarter_start_day": q,
                         "amount": np.round(base * jitter, -3),
-                        "created_ms": ms_of_day(np.maximum(q - 14, active.hire_day.to_numpy())) + 10 * HOUR_MS,
+                        "created_ms": ms_of_day(np.maximum(q - 14, active.hire_day.to_numpy()))
+                        + 10 * HOUR_MS,
                     }
                 )
             )
@@ -1258,13 +1387,20 @@ class _Builder:
             kinds_sf[(pick * len(kinds_sf)).astype(int)],
             kinds_hs[(pick * len(kinds_hs)).astype(int)],
         )
-        frame = pd.DataFrame({"entity": "opportunity", "key": key[hit], "defect": kind[hit], "crm": crm[hit]})
+        frame = pd.DataFrame(
+            {"entity": "opportunity", "key": key[hit], "defect": kind[hit], "crm": crm[hit]}
+        )
         dups = self.contacts[self.contacts.duplicate_of >= 0]
         frame = pd.concat(
             [
                 frame,
                 pd.DataFrame(
-                    {"entity": "contact", "key": dups.contact.to_numpy(), "defect": "duplicate_contact", "crm": dups.crm.to_numpy()}
+                    {
+                        "entity": "contact",
+                        "key": dups.contact.to_numpy(),
+                        "defect": "duplicate_contact",
+                        "crm": dups.crm.to_numpy(),
+                    }
                 ),
             ],
             ignore_index=True,

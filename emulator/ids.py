@@ -54,7 +54,9 @@ _PREFIX_BY_CODE = {
     for name, code in TYPE_CODES.items()
 }
 _CODE_BY_PREFIX = {prefix: code for code, prefix in _PREFIX_BY_CODE.items()}
-_ALPHABET = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8)
+_ALPHABET = np.frombuffer(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8
+)
 _SUFFIX = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", np.uint8)
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET.tobytes().decode())}
 HUBSPOT_ID_OFFSET = 1_000_000_000

@@ -38,7 +38,6 @@ from emulator.generator import (
     NEW_BUSINESS,
     RENEWAL,
     SALESFORCE,
-    STAGE_LOST,
     STAGE_WON,
     Timeline,
     generate,
@@ -120,7 +119,9 @@ class Org:
         self._render_hubspot()
 
     @classmethod
-    def generate(cls, seed: int, scale: str, as_of: dt.date, horizon_days: int = 0, dirty_rate=None):
+    def generate(
+        cls, seed: int, scale: str, as_of: dt.date, horizon_days: int = 0, dirty_rate=None
+    ):
         kwargs = {} if dirty_rate is None else {"dirty_rate": dirty_rate}
         return cls(generate(seed, scale, as_of, horizon_days, **kwargs))
 
@@ -167,11 +168,22 @@ class Org:
         teams = t.teams[t.teams.crm == SALESFORCE]
         regions = ["NA", "EMEA", "APAC"]
         roles = [(self._role_key("cro", 0), "CRO", -1)]
-        roles += [(self._role_key("vp", i), f"VP Sales {r}", self._role_key("cro", 0)) for i, r in enumerate(regions)]
+        roles += [
+            (self._role_key("vp", i), f"VP Sales {r}", self._role_key("cro", 0))
+            for i, r in enumerate(regions)
+        ]
         for tm in teams.itertuples():
             parent = self._role_key("vp", regions.index(tm.region))
-            roles.append((self._role_key("manager", tm.team_id), f"Sales Manager {tm.name}", parent))
-            roles.append((self._role_key("rep", tm.team_id), f"Account Executive {tm.name}", self._role_key("manager", tm.team_id)))
+            roles.append(
+                (self._role_key("manager", tm.team_id), f"Sales Manager {tm.name}", parent)
+            )
+            roles.append(
+                (
+                    self._role_key("rep", tm.team_id),
+                    f"Account Executive {tm.name}",
+                    self._role_key("manager", tm.team_id),
+                )
+            )
         role = pd.DataFrame(roles, columns=["Id", "Name", "ParentRoleId"])
         role["Id"] = role.Id.astype(np.int64)
         role["ParentRoleId"] = role.ParentRoleId.astype(np.int64)
@@ -184,9 +196,15 @@ class Org:
         users = t.users[t.users.crm == SALESFORCE]
         ut = t.user_teams[t.user_teams.user.isin(users.user)]
         # Versions: hire, every team change, termination.
-        changes = ut.assign(_ts=np.maximum(ut.from_ms.to_numpy(), ms_to_ms(users.set_index("user").hire_day, ut.user)))
+        changes = ut.assign(
+            _ts=np.maximum(
+                ut.from_ms.to_numpy(), ms_to_ms(users.set_index("user").hire_day, ut.user)
+            )
+        )
         term = users[users.term_day >= 0]
-        term_rows = pd.DataFrame({"user": term.user, "_ts": term.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS})
+        term_rows = pd.DataFrame(
+            {"user": term.user, "_ts": term.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS}
+        )
         versions = pd.concat([changes[["user", "_ts"]], term_rows], ignore_index=True)
         versions = versions.sort_values(["user", "_ts"], ignore_index=True)
         u = users.set_index("user").loc[versions.user.to_numpy()]
@@ -201,18 +219,38 @@ class Org:
             [u.role.to_numpy() == "cro", u.role.to_numpy() == "vp", u.role.to_numpy() == "manager"],
             [
                 self._role_key("cro", 0),
-                self._role_key("vp", pd.Series(u.region.to_numpy()).map({r: i for i, r in enumerate(regions)}).fillna(0).astype(int).to_numpy()),
+                self._role_key(
+                    "vp",
+                    pd.Series(u.region.to_numpy())
+                    .map({r: i for i, r in enumerate(regions)})
+                    .fillna(0)
+                    .astype(int)
+                    .to_numpy(),
+                ),
                 self._role_key("manager", np.maximum(u.team.to_numpy(), 0)),
             ],
             self._role_key("rep", np.maximum(team, 0)),
         )
         team_info = t.teams.set_index("team_id")
-        segment = np.where(is_rep | (u.role.to_numpy() == "manager"), team_info.segment.reindex(team if True else None).to_numpy(), None)
+        segment = np.where(
+            is_rep | (u.role.to_numpy() == "manager"),
+            team_info.segment.reindex(team if True else None).to_numpy(),
+            None,
+        )
         segment = np.where(u.role.to_numpy() == "manager", u.segment.to_numpy(), segment)
         active = (u.term_day.to_numpy() < 0) | (ts < u.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS)
-        title = pd.Series(u.role.to_numpy()).map(
-            {"cro": "Chief Revenue Officer", "vp": "VP Sales", "manager": "Sales Manager", "rep": "Account Executive"}
-        ).to_numpy()
+        title = (
+            pd.Series(u.role.to_numpy())
+            .map(
+                {
+                    "cro": "Chief Revenue Officer",
+                    "vp": "VP Sales",
+                    "manager": "Sales Manager",
+                    "rep": "Account Executive",
+                }
+            )
+            .to_numpy()
+        )
         frame = pd.DataFrame(
             {
                 "Id": self._sf_user(uid),
@@ -259,7 +297,11 @@ class Org:
         ts = versions._ts.to_numpy()
         customer = ts >= first_win.reindex(versions.account.to_numpy()).fillna(np.inf).to_numpy()
         owner = self._slot_owner(a.slot.to_numpy(), ts)
-        currency = np.where(a.region.to_numpy() == "EMEA", "EUR", np.where(a.region.to_numpy() == "APAC", "JPY", "USD"))
+        currency = np.where(
+            a.region.to_numpy() == "EMEA",
+            "EUR",
+            np.where(a.region.to_numpy() == "APAC", "JPY", "USD"),
+        )
         frame = pd.DataFrame(
             {
                 "Id": make_keys("Account", versions.account.to_numpy()),
@@ -270,7 +312,9 @@ class Org:
                 "NumberOfEmployees": pd.array(a.employees.to_numpy(), dtype="Int64"),
                 "OwnerId": self._sf_user(owner),
                 "ParentId": np.int64(-1),
-                "Website": ("www." + a.name.str.split(" ").str[0].str.lower() + ".example").to_numpy(),
+                "Website": (
+                    "www." + a.name.str.split(" ").str[0].str.lower() + ".example"
+                ).to_numpy(),
                 "BillingStreet": (a.index.astype(str) + " Market Street").to_numpy(),
                 "BillingCity": "Springfield",
                 "BillingState": None,
@@ -293,7 +337,9 @@ class Org:
     def _slot_owner(self, slots, ms) -> np.ndarray:
         h = self.t.holders
         combo = h.slot.to_numpy() * (1 << 24) + h.start_day.to_numpy()
-        pos = np.maximum(np.searchsorted(combo, slots * (1 << 24) + day_of_ms(ms), side="right") - 1, 0)
+        pos = np.maximum(
+            np.searchsorted(combo, slots * (1 << 24) + day_of_ms(ms), side="right") - 1, 0
+        )
         return h.user.to_numpy()[pos]
 
     def _sf_contacts(self) -> None:
@@ -334,8 +380,18 @@ class Org:
             ("closed_ms", "Closed - Not Converted"),
         ):
             sel = leads[column].to_numpy() >= 0
-            steps.append(pd.DataFrame({"lead": leads.lead.to_numpy()[sel], "_ts": leads[column].to_numpy()[sel], "status": status}))
-        versions = pd.concat(steps, ignore_index=True).sort_values(["lead", "_ts"], kind="stable", ignore_index=True)
+            steps.append(
+                pd.DataFrame(
+                    {
+                        "lead": leads.lead.to_numpy()[sel],
+                        "_ts": leads[column].to_numpy()[sel],
+                        "status": status,
+                    }
+                )
+            )
+        versions = pd.concat(steps, ignore_index=True).sort_values(
+            ["lead", "_ts"], kind="stable", ignore_index=True
+        )
         versions["status"] = versions.groupby("lead").status.ffill()
         ld = leads.set_index("lead").loc[versions.lead.to_numpy()]
         ts = versions._ts.to_numpy()
@@ -358,11 +414,29 @@ class Org:
                 "LeadSource": ld.source.to_numpy(),
                 "OwnerId": self._sf_user(owner),
                 "IsConverted": converted,
-                "ConvertedDate": day_to_dt(np.where(converted, day_of_ms(ld.converted_ms.to_numpy()), -1)),
-                "ConvertedAccountId": np.where(converted, make_keys("Account", np.maximum(ld.converted_account.to_numpy(), 0)), -1),
-                "ConvertedContactId": np.where(converted, make_keys("Contact", np.maximum(ld.converted_contact.to_numpy(), 0)), -1),
-                "ConvertedOpportunityId": np.where(converted, make_keys("Opportunity", np.maximum(ld.converted_opp.to_numpy(), 0)), -1),
-                "Campaign_Source__c": np.where(ld.campaign.to_numpy() >= 0, make_keys("Campaign", np.maximum(ld.campaign.to_numpy(), 0)), -1),
+                "ConvertedDate": day_to_dt(
+                    np.where(converted, day_of_ms(ld.converted_ms.to_numpy()), -1)
+                ),
+                "ConvertedAccountId": np.where(
+                    converted,
+                    make_keys("Account", np.maximum(ld.converted_account.to_numpy(), 0)),
+                    -1,
+                ),
+                "ConvertedContactId": np.where(
+                    converted,
+                    make_keys("Contact", np.maximum(ld.converted_contact.to_numpy(), 0)),
+                    -1,
+                ),
+                "ConvertedOpportunityId": np.where(
+                    converted,
+                    make_keys("Opportunity", np.maximum(ld.converted_opp.to_numpy(), 0)),
+                    -1,
+                ),
+                "Campaign_Source__c": np.where(
+                    ld.campaign.to_numpy() >= 0,
+                    make_keys("Campaign", np.maximum(ld.campaign.to_numpy(), 0)),
+                    -1,
+                ),
                 "MQL_Date__c": ms_to_dt(stamped("mql_ms")),
                 "SQL_Date__c": ms_to_dt(stamped("sql_ms")),
                 "First_Response_At__c": ms_to_dt(stamped("first_response_ms")),
@@ -413,21 +487,33 @@ class Org:
         manager_at_close = np.where(closed, self.team_manager[np.maximum(team_at_close, 0)], -1)
         team_names = self.t.teams.name.to_numpy()
         currency = np.array(CURRENCIES)[o.currency_index.to_numpy()]
-        currency = np.where(ev.defect.to_numpy() == "invalid_currency", S.INVALID_CURRENCY_CODE, currency)
+        currency = np.where(
+            ev.defect.to_numpy() == "invalid_currency", S.INVALID_CURRENCY_CODE, currency
+        )
         created = o.created_ms.to_numpy()
-        created = np.where(ev.defect.to_numpy() == "invalid_future_created_date", created + FUTURE_YEARS * 365 * DAY_MS, created)
+        created = np.where(
+            ev.defect.to_numpy() == "invalid_future_created_date",
+            created + FUTURE_YEARS * 365 * DAY_MS,
+            created,
+        )
         amount = ev.amount.to_numpy()
         probability = ev.probability.to_numpy()
         close_q = quarter_bounds(close_day)[0]
-        fiscal_quarter = (close_q.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) // 3 + 1
+        fiscal_quarter = (
+            close_q.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
+        ) // 3 + 1
         kind = o.type.to_numpy()
         term_start = np.where(won, o.term_start_day.to_numpy(), -1)
         term_end = np.where(won, o.term_end_day_new.to_numpy(), -1)
-        account_names = self.t.accounts.set_index("account").name.reindex(o.account.to_numpy()).to_numpy()
+        account_names = (
+            self.t.accounts.set_index("account").name.reindex(o.account.to_numpy()).to_numpy()
+        )
         frame = pd.DataFrame(
             {
                 "Id": make_keys("Opportunity", ev.opp.to_numpy()),
-                "Name": pd.Series(account_names).str.cat(pd.Series(np.array(OPPORTUNITY_TYPES)[kind]), sep=" - ").to_numpy(),
+                "Name": pd.Series(account_names)
+                .str.cat(pd.Series(np.array(OPPORTUNITY_TYPES)[kind]), sep=" - ")
+                .to_numpy(),
                 "AccountId": make_keys("Account", o.account.to_numpy()),
                 "OwnerId": self._sf_user(owner),
                 "Type": np.array(OPPORTUNITY_TYPES)[kind],
@@ -442,23 +528,40 @@ class Org:
                 "IsClosed": closed,
                 "IsWon": won,
                 "LeadSource": o.source.to_numpy(),
-                "CampaignId": np.where(o.campaign.to_numpy() >= 0, make_keys("Campaign", np.maximum(o.campaign.to_numpy(), 0)), -1),
-                "FiscalYear": pd.array(day_to_dt(close_day).astype("datetime64[Y]").astype(np.int64) + 1970, dtype="Int64"),
+                "CampaignId": np.where(
+                    o.campaign.to_numpy() >= 0,
+                    make_keys("Campaign", np.maximum(o.campaign.to_numpy(), 0)),
+                    -1,
+                ),
+                "FiscalYear": pd.array(
+                    day_to_dt(close_day).astype("datetime64[Y]").astype(np.int64) + 1970,
+                    dtype="Int64",
+                ),
                 "FiscalQuarter": pd.array(fiscal_quarter, dtype="Int64"),
                 "Loss_Reason__c": np.where(closed & ~won, o.loss_reason.to_numpy(), None),
                 "Contract_Term_Months__c": np.where(won, float(S.TERM_MONTHS), np.nan),
                 "Contract_Start_Date__c": day_to_dt(term_start),
                 "Contract_End_Date__c": day_to_dt(term_end),
-                "Renewal_Of__c": np.where(kind == RENEWAL, make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)), -1),
+                "Renewal_Of__c": np.where(
+                    kind == RENEWAL,
+                    make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)),
+                    -1,
+                ),
                 "Owner_Manager_At_Close__c": self._sf_user(manager_at_close),
-                "Owner_Role_At_Close__c": np.where(closed, "Account Executive " + team_names[np.maximum(team_at_close, 0)], None),
+                "Owner_Role_At_Close__c": np.where(
+                    closed, "Account Executive " + team_names[np.maximum(team_at_close, 0)], None
+                ),
                 "Days_Open__c": np.nan,  # formula: computed per view
                 "IsDeleted": ev.deleted.to_numpy().astype(bool),
                 "CreatedById": self._sf_user(owner),
                 "CreatedDate": ms_to_dt(created),
                 "LastModifiedDate": ms_to_dt(ts),
                 "SystemModstamp": ms_to_dt(ts),
-                "Competitor__c": np.where(ts >= self.drift_ms, np.array(["Globex", "Initech", None, None])[ev.opp.to_numpy() % 4], None),
+                "Competitor__c": np.where(
+                    ts >= self.drift_ms,
+                    np.array(["Globex", "Initech", None, None])[ev.opp.to_numpy() % 4],
+                    None,
+                ),
                 "_ts": ts,
                 "_created_ms": o.created_ms.to_numpy(),
                 "_closed_ms": closed_ms,
@@ -519,7 +622,17 @@ class Org:
         }
         created = v[~same_opp]
         field_rows.append(
-            pd.DataFrame({"OpportunityId": created.Id.to_numpy(), "Field": "created", "DataType": "Text", "OldValue": None, "NewValue": None, "_ts": created._ts.to_numpy(), "_order": 0})
+            pd.DataFrame(
+                {
+                    "OpportunityId": created.Id.to_numpy(),
+                    "Field": "created",
+                    "DataType": "Text",
+                    "OldValue": None,
+                    "NewValue": None,
+                    "_ts": created._ts.to_numpy(),
+                    "_order": 0,
+                }
+            )
         )
         for order, (column, (field, data_type)) in enumerate(field_map.items(), start=1):
             prev = previous(column)
@@ -540,13 +653,20 @@ class Org:
                     }
                 )
             )
-        fh = pd.concat(field_rows, ignore_index=True).sort_values(["OpportunityId", "_ts", "_order"], ignore_index=True)
+        fh = pd.concat(field_rows, ignore_index=True).sort_values(
+            ["OpportunityId", "_ts", "_order"], ignore_index=True
+        )
         ordinal = fh.groupby("OpportunityId").cumcount().to_numpy()
-        fh["Id"] = make_keys("OpportunityFieldHistory", (fh.OpportunityId.to_numpy() & ((1 << 56) - 1)) * 64 + np.minimum(ordinal, 63))
+        fh["Id"] = make_keys(
+            "OpportunityFieldHistory",
+            (fh.OpportunityId.to_numpy() & ((1 << 56) - 1)) * 64 + np.minimum(ordinal, 63),
+        )
         fh["CreatedById"] = self._sf_user(np.zeros(len(fh), dtype=np.int64))
         fh["IsDeleted"] = False
         fh["CreatedDate"] = ms_to_dt(fh._ts.to_numpy())
-        self.appends["OpportunityFieldHistory"] = fh.drop(columns="_order").sort_values(["_ts", "Id"], ignore_index=True)
+        self.appends["OpportunityFieldHistory"] = fh.drop(columns="_order").sort_values(
+            ["_ts", "Id"], ignore_index=True
+        )
 
     def _sf_activities(self) -> None:
         a = self.t.activities[self.t.activities.crm == SALESFORCE]
@@ -555,14 +675,20 @@ class Org:
         versions = [tasks.assign(_ts=tasks.created_ms, _done=False)]
         done = tasks[tasks.completed_ms >= 0]
         versions.append(done.assign(_ts=done.completed_ms, _done=True))
-        tv = pd.concat(versions, ignore_index=True).sort_values(["activity", "_ts"], ignore_index=True)
+        tv = pd.concat(versions, ignore_index=True).sort_values(
+            ["activity", "_ts"], ignore_index=True
+        )
         is_done = tv._done.to_numpy()
         kind = tv.kind.to_numpy()
         self.versions["Task"] = pd.DataFrame(
             {
                 "Id": make_keys("Task", tv.activity.to_numpy()),
                 "Subject": np.array(["Call", "Email", "Meeting", "Follow up"])[kind],
-                "WhoId": np.where(tv.contact.to_numpy() >= 0, make_keys("Contact", np.maximum(tv.contact.to_numpy(), 0)), -1),
+                "WhoId": np.where(
+                    tv.contact.to_numpy() >= 0,
+                    make_keys("Contact", np.maximum(tv.contact.to_numpy(), 0)),
+                    -1,
+                ),
                 "WhatId": make_keys("Opportunity", tv.opp.to_numpy()),
                 "AccountId": make_keys("Account", tv.account.to_numpy()),
                 "OwnerId": self._sf_user(tv.owner.to_numpy()),
@@ -572,7 +698,9 @@ class Org:
                 "ActivityDate": day_to_dt(day_of_ms(tv.due_ms.to_numpy())),
                 "CompletedDateTime": ms_to_dt(np.where(is_done, tv.completed_ms.to_numpy(), -1)),
                 "IsClosed": is_done,
-                "CallDurationInSeconds": pd.array(np.where(kind == 0, tv.duration_minutes.to_numpy() * 60, 0), dtype="Int64"),
+                "CallDurationInSeconds": pd.array(
+                    np.where(kind == 0, tv.duration_minutes.to_numpy() * 60, 0), dtype="Int64"
+                ),
                 "IsArchived": False,
                 "IsDeleted": False,
                 "CreatedById": self._sf_user(tv.owner.to_numpy()),
@@ -589,7 +717,11 @@ class Org:
             {
                 "Id": make_keys("Event", meetings.activity.to_numpy()),
                 "Subject": "Meeting",
-                "WhoId": np.where(meetings.contact.to_numpy() >= 0, make_keys("Contact", np.maximum(meetings.contact.to_numpy(), 0)), -1),
+                "WhoId": np.where(
+                    meetings.contact.to_numpy() >= 0,
+                    make_keys("Contact", np.maximum(meetings.contact.to_numpy(), 0)),
+                    -1,
+                ),
                 "WhatId": make_keys("Opportunity", meetings.opp.to_numpy()),
                 "AccountId": make_keys("Account", meetings.account.to_numpy()),
                 "OwnerId": self._sf_user(meetings.owner.to_numpy()),
@@ -611,7 +743,12 @@ class Org:
     def _sf_campaigns(self) -> None:
         c = self.t.campaigns
         rows = [c.assign(_ts=c.created_ms, status="Planned")]
-        started = c.assign(_ts=np.maximum(c.start_day.to_numpy() * DAY_MS + 7 * HOUR_MS, c.created_ms.to_numpy() + 1), status="In Progress")
+        started = c.assign(
+            _ts=np.maximum(
+                c.start_day.to_numpy() * DAY_MS + 7 * HOUR_MS, c.created_ms.to_numpy() + 1
+            ),
+            status="In Progress",
+        )
         rows.append(started)
         ended = c[c.end_day >= 0]
         rows.append(ended.assign(_ts=ended.end_day * DAY_MS + 20 * HOUR_MS, status="Completed"))
@@ -623,7 +760,13 @@ class Org:
                 "Id": make_keys("Campaign", v.campaign.to_numpy()),
                 "Name": v.name.to_numpy(),
                 "Type": v.channel.map(
-                    {"Web": "Webinar", "Paid Search": "Advertisement", "Event": "Conference", "Outbound": "Email", "Partner": "Partners"}
+                    {
+                        "Web": "Webinar",
+                        "Paid Search": "Advertisement",
+                        "Event": "Conference",
+                        "Outbound": "Email",
+                        "Partner": "Partners",
+                    }
                 ).to_numpy(),
                 "Status": v.status.to_numpy(),
                 "ParentId": np.int64(-1),
@@ -646,7 +789,9 @@ class Org:
         resp = m[(m.responded_ms >= 0) & (m.responded_ms > m.created_ms)]
         same = m[(m.responded_ms >= 0) & (m.responded_ms <= m.created_ms)]
         first.loc[first.member.isin(same.member), "responded"] = True
-        mv = pd.concat([first, resp.assign(_ts=resp.responded_ms, responded=True)], ignore_index=True)
+        mv = pd.concat(
+            [first, resp.assign(_ts=resp.responded_ms, responded=True)], ignore_index=True
+        )
         mv = mv.sort_values(["member", "_ts"], ignore_index=True)
         lead = mv.lead.to_numpy()
         contact = mv.contact.to_numpy()
@@ -662,7 +807,9 @@ class Org:
                 "LeadOrContactId": np.where(lead_key >= 0, lead_key, contact_key),
                 "Status": np.where(responded, "Responded", "Sent"),
                 "HasResponded": responded,
-                "FirstRespondedDate": day_to_dt(np.where(responded, day_of_ms(mv.responded_ms.to_numpy()), -1)),
+                "FirstRespondedDate": day_to_dt(
+                    np.where(responded, day_of_ms(mv.responded_ms.to_numpy()), -1)
+                ),
                 "IsDeleted": False,
                 "CreatedById": self._sf_user(np.zeros(len(mv), dtype=np.int64)),
                 "CreatedDate": ms_to_dt(mv.created_ms.to_numpy()),
@@ -679,16 +826,40 @@ class Org:
         for year in range(first_year, date_of(t.horizon_day).year + 2):
             year_start = day_number(dt.date(year, 1, 1))
             created = (year_start - 60) * DAY_MS
-            rows.append(("Year", year_start, day_number(dt.date(year, 12, 31)), year, f"FY {year}", created, year * 100))
+            rows.append(
+                (
+                    "Year",
+                    year_start,
+                    day_number(dt.date(year, 12, 31)),
+                    year,
+                    f"FY {year}",
+                    created,
+                    year * 100,
+                )
+            )
             for q in range(4):
                 qs = day_number(dt.date(year, 3 * q + 1, 1))
                 qe = day_number(dt.date(year + (q == 3), (3 * q + 3) % 12 + 1, 1)) - 1
-                rows.append(("Quarter", qs, qe, q + 1, f"Q{q + 1} FY {year}", created, year * 100 + 10 + q))
+                rows.append(
+                    ("Quarter", qs, qe, q + 1, f"Q{q + 1} FY {year}", created, year * 100 + 10 + q)
+                )
             for m in range(12):
                 ms_ = day_number(dt.date(year, m + 1, 1))
                 me = day_number(dt.date(year + (m == 11), (m + 1) % 12 + 1, 1)) - 1
-                rows.append(("Month", ms_, me, m + 1, f"{dt.date(year, m + 1, 1):%b} FY {year}", created, year * 100 + 20 + m))
-        p = pd.DataFrame(rows, columns=["Type", "start", "end", "Number", "FullyQualifiedLabel", "_ts", "local"])
+                rows.append(
+                    (
+                        "Month",
+                        ms_,
+                        me,
+                        m + 1,
+                        f"{dt.date(year, m + 1, 1):%b} FY {year}",
+                        created,
+                        year * 100 + 20 + m,
+                    )
+                )
+        p = pd.DataFrame(
+            rows, columns=["Type", "start", "end", "Number", "FullyQualifiedLabel", "_ts", "local"]
+        )
         p = p[p._ts < t.horizon_end_ms]
         periods = pd.DataFrame(
             {
@@ -709,27 +880,40 @@ class Org:
         quarter_local = (
             year_of_days(q.quarter_start_day.to_numpy()) * 100
             + 10
-            + (q.quarter_start_day.to_numpy().astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) // 3
+            + (
+                q.quarter_start_day.to_numpy()
+                .astype("datetime64[D]")
+                .astype("datetime64[M]")
+                .astype(np.int64)
+                % 12
+            )
+            // 3
         )
-        self.versions["ForecastingQuota"] = pd.DataFrame(
-            {
-                "Id": make_keys("ForecastingQuota", q.quota.to_numpy()),
-                "QuotaOwnerId": self._sf_user(q.user.to_numpy()),
-                "StartDate": day_to_dt(q.quarter_start_day.to_numpy()),
-                "PeriodId": make_keys("Period", quarter_local),
-                "QuotaAmount": q.amount.to_numpy(),
-                "CurrencyIsoCode": "USD",
-                "ForecastingTypeId": make_keys("ForecastingType", np.ones(len(q), dtype=np.int64)),
-                "Territory2Id": np.int64(-1),
-                "IsQuantity": False,
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(np.zeros(len(q), dtype=np.int64)),
-                "CreatedDate": ms_to_dt(q.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(q.created_ms.to_numpy()),
-                "SystemModstamp": ms_to_dt(q.created_ms.to_numpy()),
-                "_ts": q.created_ms.to_numpy(),
-            }
-        ).astype({"Territory2Id": np.int64}).sort_values(["Id", "_ts"], ignore_index=True)
+        self.versions["ForecastingQuota"] = (
+            pd.DataFrame(
+                {
+                    "Id": make_keys("ForecastingQuota", q.quota.to_numpy()),
+                    "QuotaOwnerId": self._sf_user(q.user.to_numpy()),
+                    "StartDate": day_to_dt(q.quarter_start_day.to_numpy()),
+                    "PeriodId": make_keys("Period", quarter_local),
+                    "QuotaAmount": q.amount.to_numpy(),
+                    "CurrencyIsoCode": "USD",
+                    "ForecastingTypeId": make_keys(
+                        "ForecastingType", np.ones(len(q), dtype=np.int64)
+                    ),
+                    "Territory2Id": np.int64(-1),
+                    "IsQuantity": False,
+                    "IsDeleted": False,
+                    "CreatedById": self._sf_user(np.zeros(len(q), dtype=np.int64)),
+                    "CreatedDate": ms_to_dt(q.created_ms.to_numpy()),
+                    "LastModifiedDate": ms_to_dt(q.created_ms.to_numpy()),
+                    "SystemModstamp": ms_to_dt(q.created_ms.to_numpy()),
+                    "_ts": q.created_ms.to_numpy(),
+                }
+            )
+            .astype({"Territory2Id": np.int64})
+            .sort_values(["Id", "_ts"], ignore_index=True)
+        )
 
     def _territory_key(self, region: str | None, segment: str | None) -> int:
         regions = ["NA", "EMEA", "APAC"]
@@ -738,17 +922,37 @@ class Org:
             return int(make_keys("Territory2", 1))
         if segment is None:
             return int(make_keys("Territory2", 10 + regions.index(region)))
-        return int(make_keys("Territory2", 100 + regions.index(region) * 10 + segments.index(segment)))
+        return int(
+            make_keys("Territory2", 100 + regions.index(region) * 10 + segments.index(segment))
+        )
 
     def _sf_territories(self) -> None:
         t = self.t
         origin = (t.start_day - 900) * DAY_MS
         rows = [(self._territory_key(None, None), "Global", -1, None, None)]
         for region in ["NA", "EMEA", "APAC"]:
-            rows.append((self._territory_key(region, None), region, self._territory_key(None, None), region, None))
+            rows.append(
+                (
+                    self._territory_key(region, None),
+                    region,
+                    self._territory_key(None, None),
+                    region,
+                    None,
+                )
+            )
             for segment in ["SMB", "Mid-Market", "Enterprise"]:
-                rows.append((self._territory_key(region, segment), f"{region} {segment}", self._territory_key(region, None), region, segment))
-        terr = pd.DataFrame(rows, columns=["Id", "Name", "ParentTerritory2Id", "Region__c", "Segment__c"])
+                rows.append(
+                    (
+                        self._territory_key(region, segment),
+                        f"{region} {segment}",
+                        self._territory_key(region, None),
+                        region,
+                        segment,
+                    )
+                )
+        terr = pd.DataFrame(
+            rows, columns=["Id", "Name", "ParentTerritory2Id", "Region__c", "Segment__c"]
+        )
         terr["DeveloperName"] = terr.Name.str.replace(r"[^A-Za-z0-9]+", "_", regex=True)
         terr["Territory2ModelId"] = TERRITORY_MODEL_KEY
         terr["_ts"] = origin
@@ -756,7 +960,9 @@ class Org:
         terr["SystemModstamp"] = terr.LastModifiedDate
         self.versions["Territory2"] = terr.astype({"Id": np.int64, "ParentTerritory2Id": np.int64})
         reps = t.users[(t.users.role == "rep") & (t.users.crm == SALESFORCE)]
-        terr_key = np.array([self._territory_key(r, s) for r, s in zip(reps.region, reps.segment)], dtype=np.int64)
+        terr_key = np.array(
+            [self._territory_key(r, s) for r, s in zip(reps.region, reps.segment, strict=False)], dtype=np.int64
+        )
         hired = reps.hire_day.to_numpy() * DAY_MS + 9 * HOUR_MS
         # Association deletes bypass the recycle bin: a departed rep's row simply disappears.
         self.versions["UserTerritory2Association"] = pd.DataFrame(
@@ -769,11 +975,17 @@ class Org:
                 "LastModifiedDate": ms_to_dt(hired),
                 "SystemModstamp": ms_to_dt(hired),
                 "_ts": hired,
-                "_removed_ms": np.where(reps.term_day.to_numpy() >= 0, reps.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS, np.iinfo(np.int64).max),
+                "_removed_ms": np.where(
+                    reps.term_day.to_numpy() >= 0,
+                    reps.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS,
+                    np.iinfo(np.int64).max,
+                ),
             }
         ).sort_values(["Id", "_ts"], ignore_index=True)
         acc = t.accounts[(t.accounts.crm == SALESFORCE) & t.accounts.territory_assigned]
-        acc_terr = np.array([self._territory_key(r, s) for r, s in zip(acc.region, acc.segment)], dtype=np.int64)
+        acc_terr = np.array(
+            [self._territory_key(r, s) for r, s in zip(acc.region, acc.segment, strict=False)], dtype=np.int64
+        )
         self.versions["ObjectTerritory2Association"] = pd.DataFrame(
             {
                 "Id": make_keys("ObjectTerritory2Association", acc.account.to_numpy()),
@@ -795,7 +1007,9 @@ class Org:
                 "Id": make_keys("CurrencyType", np.arange(len(CURRENCIES)) + 1),
                 "IsoCode": CURRENCIES,
                 "ConversionRate": [S.BASE_RATES[c] for c in CURRENCIES],
-                "DecimalPlaces": pd.array([0 if c == "JPY" else 2 for c in CURRENCIES], dtype="Int64"),
+                "DecimalPlaces": pd.array(
+                    [0 if c == "JPY" else 2 for c in CURRENCIES], dtype="Int64"
+                ),
                 "IsActive": True,
                 "IsCorporate": [c == "USD" for c in CURRENCIES],
                 "CreatedDate": ms_to_dt(np.full(len(CURRENCIES), origin)),
@@ -806,13 +1020,27 @@ class Org:
         )
         self.versions["CurrencyType"] = ct
         rates = t.rates.copy()
-        rates["local"] = np.arange(len(rates)) + 1
+        month = (
+            rates.start_day.to_numpy()
+            .astype("datetime64[D]")
+            .astype("datetime64[M]")
+            .astype(np.int64)
+        )
+        rates["local"] = (
+            rates.currency.map({c: i + 1 for i, c in enumerate(CURRENCIES)}).to_numpy() * 100_000
+            + month
+        )
         rates["next_start"] = rates.groupby("currency").start_day.shift(-1)
         rates["next_created"] = rates.groupby("currency").created_ms.shift(-1)
         first = rates.assign(_ts=rates.created_ms, NextStartDate=-1)
         closed = rates[rates.next_start.notna()]
-        second = closed.assign(_ts=closed.next_created.astype(np.int64), NextStartDate=closed.next_start.astype(np.int64))
-        v = pd.concat([first, second], ignore_index=True).sort_values(["local", "_ts"], ignore_index=True)
+        second = closed.assign(
+            _ts=closed.next_created.astype(np.int64),
+            NextStartDate=closed.next_start.astype(np.int64),
+        )
+        v = pd.concat([first, second], ignore_index=True).sort_values(
+            ["local", "_ts"], ignore_index=True
+        )
         self.versions["DatedConversionRate"] = pd.DataFrame(
             {
                 "Id": make_keys("DatedConversionRate", v.local.to_numpy()),
@@ -826,7 +1054,17 @@ class Org:
                 "_ts": v._ts.to_numpy(),
             }
         )
-        stages = pd.DataFrame(SF_STAGES, columns=["ApiName", "SortOrder", "IsClosed", "IsWon", "DefaultProbability", "ForecastCategory"])
+        stages = pd.DataFrame(
+            SF_STAGES,
+            columns=[
+                "ApiName",
+                "SortOrder",
+                "IsClosed",
+                "IsWon",
+                "DefaultProbability",
+                "ForecastCategory",
+            ],
+        )
         stages.insert(0, "Id", make_keys("OpportunityStage", np.arange(len(stages)) + 1))
         stages["MasterLabel"] = stages.ApiName
         stages["IsActive"] = True
@@ -846,7 +1084,9 @@ class Org:
         users = t.users[t.users.crm == HUBSPOT]
         teams = t.teams.set_index("team_id")
         team = users.team.to_numpy()
-        archived_ms = np.where(users.term_day.to_numpy() >= 0, users.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS, -1)
+        archived_ms = np.where(
+            users.term_day.to_numpy() >= 0, users.term_day.to_numpy() * DAY_MS + 18 * HOUR_MS, -1
+        )
         self.hs_owners = pd.DataFrame(
             {
                 "id": make_keys("User", users.user.to_numpy()),
@@ -855,7 +1095,9 @@ class Org:
                 "lastName": users.last_name.to_numpy(),
                 "userId": 9_000_000 + users.user.to_numpy(),
                 "teamId": np.where(team >= 0, 700 + team, -1),
-                "teamName": np.where(team >= 0, teams.name.reindex(np.maximum(team, 0)).to_numpy(), None),
+                "teamName": np.where(
+                    team >= 0, teams.name.reindex(np.maximum(team, 0)).to_numpy(), None
+                ),
                 "createdAt": ms_to_dt(users.hire_day.to_numpy() * DAY_MS + 8 * HOUR_MS),
                 "_created_ms": users.hire_day.to_numpy() * DAY_MS + 8 * HOUR_MS,
                 "_archived_ms": archived_ms,
@@ -876,10 +1118,18 @@ class Org:
         h["_ts"] = h.start_day * DAY_MS + 8 * HOUR_MS
         own = a[["account", "slot", "created_ms"]].merge(h, on="slot")
         own = own[own._ts > own.created_ms]
-        versions = pd.concat(
-            [a[["account", "created_ms"]].rename(columns={"created_ms": "_ts"}), own[["account", "_ts"]], first_win.rename("_ts").reset_index()],
-            ignore_index=True,
-        ).drop_duplicates().sort_values(["account", "_ts"], ignore_index=True)
+        versions = (
+            pd.concat(
+                [
+                    a[["account", "created_ms"]].rename(columns={"created_ms": "_ts"}),
+                    own[["account", "_ts"]],
+                    first_win.rename("_ts").reset_index(),
+                ],
+                ignore_index=True,
+            )
+            .drop_duplicates()
+            .sort_values(["account", "_ts"], ignore_index=True)
+        )
         row = a.set_index("account").loc[versions.account.to_numpy()]
         ts = versions._ts.to_numpy()
         customer = ts >= first_win.reindex(versions.account.to_numpy()).fillna(np.inf).to_numpy()
@@ -912,16 +1162,46 @@ class Org:
         leads = t.leads[t.leads.crm == HUBSPOT]
         # HubSpot has no lead object: a lead is a contact moving through lifecycle stages.
         steps = [
-            pd.DataFrame({"contact": c.contact.to_numpy(), "_ts": c.created_ms.to_numpy(), "stage": "customer" if False else "lead"})
+            pd.DataFrame(
+                {
+                    "contact": c.contact.to_numpy(),
+                    "_ts": c.created_ms.to_numpy(),
+                    "stage": "customer" if False else "lead",
+                }
+            )
         ]
         lead_contact = (1 << 45) + leads.lead.to_numpy()
-        for column, stage in (("created_ms", "lead"), ("mql_ms", "marketingqualifiedlead"), ("sql_ms", "salesqualifiedlead"), ("converted_ms", "opportunity")):
+        for column, stage in (
+            ("created_ms", "lead"),
+            ("mql_ms", "marketingqualifiedlead"),
+            ("sql_ms", "salesqualifiedlead"),
+            ("converted_ms", "opportunity"),
+        ):
             sel = leads[column].to_numpy() >= 0
-            steps.append(pd.DataFrame({"contact": lead_contact[sel], "_ts": leads[column].to_numpy()[sel], "stage": stage}))
+            steps.append(
+                pd.DataFrame(
+                    {
+                        "contact": lead_contact[sel],
+                        "_ts": leads[column].to_numpy()[sel],
+                        "stage": stage,
+                    }
+                )
+            )
         v = pd.concat(steps, ignore_index=True).sort_values(["contact", "_ts"], ignore_index=True)
         base = pd.concat(
             [
-                c[["contact", "account", "created_ms", "first_name", "last_name", "email", "source", "slot"]],
+                c[
+                    [
+                        "contact",
+                        "account",
+                        "created_ms",
+                        "first_name",
+                        "last_name",
+                        "email",
+                        "source",
+                        "slot",
+                    ]
+                ],
                 pd.DataFrame(
                     {
                         "contact": lead_contact,
@@ -961,7 +1241,9 @@ class Org:
                 "jobtitle": "Manager",
                 "lifecyclestage": v.stage.to_numpy(),
                 "hs_lead_status": np.where(v.stage.to_numpy() == "lead", "NEW", "IN_PROGRESS"),
-                "hubspot_owner_id": self._sf_user(self._slot_owner(row.slot.to_numpy(), row.created_ms.to_numpy())),
+                "hubspot_owner_id": self._sf_user(
+                    self._slot_owner(row.slot.to_numpy(), row.created_ms.to_numpy())
+                ),
                 "associatedcompanyid": account,
                 "hs_analytics_source": row.source.to_numpy(),
                 "hs_lifecyclestage_lead_date": stamp("created_ms"),
@@ -987,20 +1269,30 @@ class Org:
         closed = stage >= STAGE_WON
         won = stage == STAGE_WON
         currency = np.array(CURRENCIES)[o.currency_index.to_numpy()]
-        currency = np.where(ev.defect.to_numpy() == "invalid_currency", S.INVALID_CURRENCY_CODE, currency)
+        currency = np.where(
+            ev.defect.to_numpy() == "invalid_currency", S.INVALID_CURRENCY_CODE, currency
+        )
         created = o.created_ms.to_numpy()
-        created = np.where(ev.defect.to_numpy() == "invalid_future_created_date", created + FUTURE_YEARS * 365 * DAY_MS, created)
+        created = np.where(
+            ev.defect.to_numpy() == "invalid_future_created_date",
+            created + FUTURE_YEARS * 365 * DAY_MS,
+            created,
+        )
         close_day = ev.close_day.to_numpy().astype(np.int64)
         rate = np.ones(len(ev))
         for code in CURRENCIES:
             sel = currency == code
             if sel.any():
                 table = self.t.rates[self.t.rates.currency == code]
-                pos = np.maximum(np.searchsorted(table.start_day.to_numpy(), close_day[sel], side="right") - 1, 0)
+                pos = np.maximum(
+                    np.searchsorted(table.start_day.to_numpy(), close_day[sel], side="right") - 1, 0
+                )
                 rate[sel] = table.rate.to_numpy()[pos]
         amount = ev.amount.to_numpy()
         key = make_keys("Opportunity", ev.opp.to_numpy())
-        account_names = self.t.accounts.set_index("account").name.reindex(o.account.to_numpy()).to_numpy()
+        account_names = (
+            self.t.accounts.set_index("account").name.reindex(o.account.to_numpy()).to_numpy()
+        )
         kind = o.type.to_numpy()
         frame = pd.DataFrame(
             {
@@ -1009,7 +1301,9 @@ class Org:
                 "updatedAt": ms_to_dt(ts),
                 "archived": ev.deleted.to_numpy().astype(bool),
                 "archivedAt": ms_to_dt(np.where(ev.deleted.to_numpy().astype(bool), ts, -1)),
-                "dealname": pd.Series(account_names).str.cat(pd.Series(HS_DEALTYPE[kind]), sep=" - ").to_numpy(),
+                "dealname": pd.Series(account_names)
+                .str.cat(pd.Series(HS_DEALTYPE[kind]), sep=" - ")
+                .to_numpy(),
                 "dealtype": HS_DEALTYPE[kind],
                 "pipeline": "default",
                 "dealstage": HS_STAGE_IDS[stage],
@@ -1029,8 +1323,16 @@ class Org:
                 "hs_object_id": _hs_number_id(key),
                 "contract_start_date": day_to_dt(np.where(won, o.term_start_day.to_numpy(), -1)),
                 "contract_end_date": day_to_dt(np.where(won, o.term_end_day_new.to_numpy(), -1)),
-                "renewal_of_deal_id": np.where(kind == RENEWAL, make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)), -1),
-                "competitor": np.where(ts >= self.drift_ms, np.array(["Globex", None, "Initech", None])[ev.opp.to_numpy() % 4], None),
+                "renewal_of_deal_id": np.where(
+                    kind == RENEWAL,
+                    make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)),
+                    -1,
+                ),
+                "competitor": np.where(
+                    ts >= self.drift_ms,
+                    np.array(["Globex", None, "Initech", None])[ev.opp.to_numpy() % 4],
+                    None,
+                ),
                 "_ts": ts,
                 "_account": make_keys("Account", o.account.to_numpy()),
             }
@@ -1038,8 +1340,12 @@ class Org:
         # Stage entry timestamps (hs_date_entered_<stage>), as of each version.
         for index, (stage_id, *_rest) in enumerate(HS_STAGES, start=1):
             entries = pd.Series(np.where(stage == index, ts, np.nan))
-            first_entry = entries.groupby(ev.opp.to_numpy()).cummin().groupby(ev.opp.to_numpy()).ffill()
-            frame[f"hs_date_entered_{stage_id}"] = ms_to_dt(first_entry.fillna(-1).to_numpy().astype(np.int64))
+            first_entry = (
+                entries.groupby(ev.opp.to_numpy()).cummin().groupby(ev.opp.to_numpy()).ffill()
+            )
+            frame[f"hs_date_entered_{stage_id}"] = ms_to_dt(
+                first_entry.fillna(-1).to_numpy().astype(np.int64)
+            )
         self.hs["deals"] = frame
         history = []
         props = {
@@ -1066,7 +1372,9 @@ class Org:
                     }
                 )
             )
-        self.hs_deal_history = pd.concat(history, ignore_index=True).sort_values(["deal", "property", "timestamp"], ignore_index=True)
+        self.hs_deal_history = pd.concat(history, ignore_index=True).sort_values(
+            ["deal", "property", "timestamp"], ignore_index=True
+        )
 
     def _hs_engagements(self) -> None:
         a = self.t.activities[self.t.activities.crm == HUBSPOT]
@@ -1075,7 +1383,11 @@ class Org:
             e = a[a.kind.isin(codes)].sort_values("activity")
             done = e.completed_ms.to_numpy() >= 0
             versions = pd.concat(
-                [e.assign(_ts=e.created_ms, _done=False), e[done].assign(_ts=e[done].completed_ms, _done=True)], ignore_index=True
+                [
+                    e.assign(_ts=e.created_ms, _done=False),
+                    e[done].assign(_ts=e[done].completed_ms, _done=True),
+                ],
+                ignore_index=True,
             ).sort_values(["activity", "_ts"], ignore_index=True)
             is_done = versions._done.to_numpy()
             key = make_keys("Task" if name != "meetings" else "Event", versions.activity.to_numpy())
@@ -1093,7 +1405,11 @@ class Org:
                     "hs_object_id": _hs_number_id(key),
                     "_ts": versions._ts.to_numpy(),
                     "_deal": make_keys("Opportunity", versions.opp.to_numpy()),
-                    "_contact": np.where(versions.contact.to_numpy() >= 0, make_keys("Contact", np.maximum(versions.contact.to_numpy(), 0)), -1),
+                    "_contact": np.where(
+                        versions.contact.to_numpy() >= 0,
+                        make_keys("Contact", np.maximum(versions.contact.to_numpy(), 0)),
+                        -1,
+                    ),
                     "_company": make_keys("Account", versions.account.to_numpy()),
                 }
             )
@@ -1109,7 +1425,9 @@ class Org:
                 frame["hs_meeting_title"] = "Meeting"
                 frame["hs_meeting_outcome"] = np.where(is_done, "COMPLETED", "SCHEDULED")
                 frame["hs_meeting_start_time"] = ms_to_dt(versions.due_ms.to_numpy())
-                frame["hs_meeting_end_time"] = ms_to_dt(versions.due_ms.to_numpy() + versions.duration_minutes.to_numpy() * 60_000)
+                frame["hs_meeting_end_time"] = ms_to_dt(
+                    versions.due_ms.to_numpy() + versions.duration_minutes.to_numpy() * 60_000
+                )
             self.hs[name] = frame
 
     # ---------------------------------------------------------------- views
@@ -1118,7 +1436,9 @@ class Org:
         day = day or self.t.as_of
         view_day = day_number(day)
         if view_day > self.t.horizon_day:
-            raise ValueError(f"view day {day} is past the generated horizon {date_of(self.t.horizon_day)}")
+            raise ValueError(
+                f"view day {day} is past the generated horizon {date_of(self.t.horizon_day)}"
+            )
         end_ms = (view_day + 1) * DAY_MS
         t_ms = end_ms - 1
         sf = {}
@@ -1147,7 +1467,9 @@ class Org:
             hs["deals"] = hs["deals"].drop(columns="competitor")
         owners = self.hs_owners[self.hs_owners._created_ms <= t_ms].copy()
         owners["archived"] = (owners._archived_ms >= 0) & (owners._archived_ms <= t_ms)
-        owners["updatedAt"] = ms_to_dt(np.where(owners.archived, owners._archived_ms, owners._created_ms))
+        owners["updatedAt"] = ms_to_dt(
+            np.where(owners.archived, owners._archived_ms, owners._created_ms)
+        )
         hs["owners"] = owners.drop(columns=["_created_ms", "_archived_ms"])
         hist = self.hs_deal_history
         hs["deal_property_history"] = hist[hist.timestamp.to_numpy() <= t_ms].reset_index(drop=True)
@@ -1164,7 +1486,10 @@ class Org:
                 "emailCampaignId": ev.email_campaign_id.to_numpy(),
             }
         )
-        hs = {name: _public(frame, keep=("_deal", "_contact", "_company", "_account")) for name, frame in hs.items()}
+        hs = {
+            name: _public(frame, keep=("_deal", "_contact", "_company", "_account"))
+            for name, frame in hs.items()
+        }
         labels = self._labels(sf, hs, view_day)
         now = dt.datetime.combine(date_of(view_day + 1), dt.time(2, 0), tzinfo=dt.UTC)
         return OrgView(
@@ -1182,25 +1507,70 @@ class Org:
         deals = hs["deals"]
         contacts = hs["contacts"]
         frames = [
-            pd.DataFrame({"from_type": "deals", "from_key": deals.id, "to_type": "companies", "to_key": deals._account, "type_id": 341}),
-            pd.DataFrame({"from_type": "contacts", "from_key": contacts.id, "to_type": "companies", "to_key": contacts.associatedcompanyid, "type_id": 279}),
+            pd.DataFrame(
+                {
+                    "from_type": "deals",
+                    "from_key": deals.id,
+                    "to_type": "companies",
+                    "to_key": deals._account,
+                    "type_id": 341,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "from_type": "contacts",
+                    "from_key": contacts.id,
+                    "to_type": "companies",
+                    "to_key": contacts.associatedcompanyid,
+                    "type_id": 279,
+                }
+            ),
         ]
         # Deal contacts: contacts of the deal's company that existed when the deal was created.
         pair = deals[["id", "_account", "createdAt"]].merge(
-            contacts[["id", "associatedcompanyid", "createdAt"]].rename(columns={"id": "contact", "createdAt": "contact_created"}),
+            contacts[["id", "associatedcompanyid", "createdAt"]].rename(
+                columns={"id": "contact", "createdAt": "contact_created"}
+            ),
             left_on="_account",
             right_on="associatedcompanyid",
         )
         pair = pair[pair.contact_created <= pair.createdAt]
-        frames.append(pd.DataFrame({"from_type": "deals", "from_key": pair.id, "to_type": "contacts", "to_key": pair.contact, "type_id": 3}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "from_type": "deals",
+                    "from_key": pair.id,
+                    "to_type": "contacts",
+                    "to_key": pair.contact,
+                    "type_id": 3,
+                }
+            )
+        )
         for name, type_id in (("calls", 206), ("emails", 210), ("meetings", 212)):
             e = hs[name]
-            frames.append(pd.DataFrame({"from_type": name, "from_key": e.id, "to_type": "deals", "to_key": e._deal, "type_id": type_id}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "from_type": name,
+                        "from_key": e.id,
+                        "to_type": "deals",
+                        "to_key": e._deal,
+                        "type_id": type_id,
+                    }
+                )
+            )
         assoc = pd.concat(frames, ignore_index=True)
         assoc = assoc[assoc.to_key.to_numpy() >= 0]
         # Every association is readable from both ends.
         reverse_type = {341: 342, 279: 280, 3: 4, 206: 205, 210: 209, 212: 211}
-        reverse = assoc.rename(columns={"from_type": "to_type", "to_type": "from_type", "from_key": "to_key", "to_key": "from_key"})
+        reverse = assoc.rename(
+            columns={
+                "from_type": "to_type",
+                "to_type": "from_type",
+                "from_key": "to_key",
+                "to_key": "from_key",
+            }
+        )
         reverse["type_id"] = reverse.type_id.map(reverse_type)
         both = pd.concat([assoc, reverse[assoc.columns]], ignore_index=True)
         return both.sort_values(["from_type", "from_key", "to_type", "to_key"], ignore_index=True)
@@ -1214,7 +1584,9 @@ class Org:
             share[lag == days] = value
         ads["clicks"] = np.floor(ads.clicks.to_numpy() * share).astype(np.int64)
         ads["impressions"] = np.floor(ads.impressions.to_numpy() * share).astype(np.int64)
-        ads["cost_micros"] = (np.floor(ads.cost_micros.to_numpy() * share / 10_000) * 10_000).astype(np.int64)
+        ads["cost_micros"] = (
+            np.floor(ads.cost_micros.to_numpy() * share / 10_000) * 10_000
+        ).astype(np.int64)
         ads["conversions"] = np.round(ads.conversions.to_numpy() * share, 2)
         ads = ads[(ads.clicks > 0) | (ads.impressions > 0) | (ads.cost_micros > 0)]
         return pd.DataFrame(
@@ -1237,31 +1609,88 @@ class Org:
         frames = []
         opp = sf["Opportunity"]
         deals = hs["deals"]
-        for crm, system, frame, key_col in ((SALESFORCE, "salesforce", opp, "Id"), (HUBSPOT, "hubspot", deals, "id")):
+        for crm, system, frame, key_col in (
+            (SALESFORCE, "salesforce", opp, "Id"),
+            (HUBSPOT, "hubspot", deals, "id"),
+        ):
             labelled = d[(d.entity == "opportunity") & (d.crm == crm)]
             keys = make_keys("Opportunity", labelled.key.to_numpy())
             visible = np.isin(keys, frame[key_col].to_numpy())
-            frames.append(pd.DataFrame({"source_system": system, "object": "Opportunity" if crm == SALESFORCE else "deals", "key": keys[visible], "defect": labelled.defect.to_numpy()[visible]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "source_system": system,
+                        "object": "Opportunity" if crm == SALESFORCE else "deals",
+                        "key": keys[visible],
+                        "defect": labelled.defect.to_numpy()[visible],
+                    }
+                )
+            )
             dups = d[(d.entity == "contact") & (d.crm == crm)]
             ckeys = make_keys("Contact", dups.key.to_numpy())
             contacts = sf["Contact"] if crm == SALESFORCE else hs["contacts"]
             visible = np.isin(ckeys, contacts["Id" if crm == SALESFORCE else "id"].to_numpy())
-            frames.append(pd.DataFrame({"source_system": system, "object": "Contact" if crm == SALESFORCE else "contacts", "key": ckeys[visible], "defect": "duplicate_contact"}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "source_system": system,
+                        "object": "Contact" if crm == SALESFORCE else "contacts",
+                        "key": ckeys[visible],
+                        "defect": "duplicate_contact",
+                    }
+                )
+            )
         # Awkward-but-real states that depend on the day: stale open deals, deactivated owners.
         open_sf = opp[~opp.IsClosed & ~opp.IsDeleted]
         view_dt = np.datetime64(date_of(view_day), "ms")
         stale = open_sf[open_sf.CloseDate.to_numpy() < view_dt]
-        frames.append(pd.DataFrame({"source_system": "salesforce", "object": "Opportunity", "key": stale.Id.to_numpy(), "defect": "awkward_stale_open"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_system": "salesforce",
+                    "object": "Opportunity",
+                    "key": stale.Id.to_numpy(),
+                    "defect": "awkward_stale_open",
+                }
+            )
+        )
         users = sf["User"]
         inactive = users.Id[~users.IsActive].to_numpy()
         orphan = open_sf[np.isin(open_sf.OwnerId.to_numpy(), inactive)]
-        frames.append(pd.DataFrame({"source_system": "salesforce", "object": "Opportunity", "key": orphan.Id.to_numpy(), "defect": "awkward_inactive_owner"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_system": "salesforce",
+                    "object": "Opportunity",
+                    "key": orphan.Id.to_numpy(),
+                    "defect": "awkward_inactive_owner",
+                }
+            )
+        )
         open_hs = deals[~deals.hs_is_closed & ~deals.archived]
         stale = open_hs[open_hs.closedate.to_numpy() < view_dt]
-        frames.append(pd.DataFrame({"source_system": "hubspot", "object": "deals", "key": stale.id.to_numpy(), "defect": "awkward_stale_open"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_system": "hubspot",
+                    "object": "deals",
+                    "key": stale.id.to_numpy(),
+                    "defect": "awkward_stale_open",
+                }
+            )
+        )
         archived = hs["owners"].id[hs["owners"].archived].to_numpy()
         orphan = open_hs[np.isin(open_hs.hubspot_owner_id.to_numpy(), archived)]
-        frames.append(pd.DataFrame({"source_system": "hubspot", "object": "deals", "key": orphan.id.to_numpy(), "defect": "awkward_inactive_owner"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_system": "hubspot",
+                    "object": "deals",
+                    "key": orphan.id.to_numpy(),
+                    "defect": "awkward_inactive_owner",
+                }
+            )
+        )
         labels = pd.concat(frames, ignore_index=True)
         labels["handling"] = labels.defect.map(_handling)
         return labels
@@ -1277,7 +1706,14 @@ def _handling(defect: str) -> str:
 
 def _public(frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
     drop = [c for c in frame.columns if c.startswith("_") and c not in keep]
-    return frame.drop(columns=drop).reset_index(drop=True)
+    frame = frame.drop(columns=drop).reset_index(drop=True)
+    # Text columns get one dtype whatever their values (an all-null column would stay object).
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            values = frame[column].dropna()
+            if values.map(type).eq(str).all():
+                frame[column] = frame[column].astype("str")
+    return frame
 
 
 def ms_to_ms(series: pd.Series, users: pd.Series) -> np.ndarray:
@@ -1286,7 +1722,13 @@ def ms_to_ms(series: pd.Series, users: pd.Series) -> np.ndarray:
 
 
 def year_of_days(days) -> np.ndarray:
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return (
+        np.asarray(days, dtype=np.int64)
+        .astype("datetime64[D]")
+        .astype("datetime64[Y]")
+        .astype(np.int64)
+        + 1970
+    )
 
 
 def _history_value(values: pd.Series, data_type: str):
@@ -1316,4 +1758,4 @@ def _iso_ms(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(values), None, out)
 
 
-__all__ = ["ADS_CAMPAIGNS", "EXPANSION", "NEW_BUSINESS", "Org", "OrgView", "SF_OBJECTS"]
+__all__ = ["ADS_CAMPAIGNS", "EXPANSION", "NEW_BUSINESS", "SF_OBJECTS", "Org", "OrgView"]

@@ -723,7 +723,9 @@ HS_DEAL_HISTORY_PROPERTIES = (
 )
 HS_DRIFT_PROPERTIES = {"deals": _p("competitor")}
 # Properties whose values are ids of other HubSpot records (rendered as HubSpot ids on the wire).
-HS_REFERENCE_PROPERTIES = frozenset({"hubspot_owner_id", "associatedcompanyid", "renewal_of_deal_id"})
+HS_REFERENCE_PROPERTIES = frozenset(
+    {"hubspot_owner_id", "associatedcompanyid", "renewal_of_deal_id"}
+)
 HS_ASSOCIATION_TYPE_IDS = {
     ("deals", "contacts"): 3,
     ("contacts", "deals"): 4,

@@ -77,7 +77,9 @@ def labels_frame(view: OrgView) -> pd.DataFrame:
     ids[sf.to_numpy()] = sf_ids(labels.key[sf].to_numpy())
     ids[~sf.to_numpy()] = hs_ids(labels.key[~sf].to_numpy())
     labels["record_id"] = ids
-    return labels.drop(columns="key").sort_values(["source_system", "object", "record_id", "defect"], ignore_index=True)
+    return labels.drop(columns="key").sort_values(
+        ["source_system", "object", "record_id", "defect"], ignore_index=True
+    )
 
 
 def write_truth(org: Org, view: OrgView, out: Path, advance_days: int = 0) -> dict:
@@ -111,7 +113,9 @@ def write_truth(org: Org, view: OrgView, out: Path, advance_days: int = 0) -> di
     return manifest
 
 
-def generate_truth(seed: int, scale: str, as_of: dt.date, out: Path, advance_days: int = 0, dirty_rate=None) -> dict:
+def generate_truth(
+    seed: int, scale: str, as_of: dt.date, out: Path, advance_days: int = 0, dirty_rate=None
+) -> dict:
     org = Org.generate(seed, scale, as_of, advance_days, dirty_rate)
     view = org.view(as_of + dt.timedelta(days=advance_days))
     return write_truth(org, view, out, advance_days)

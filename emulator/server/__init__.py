@@ -3,4 +3,11 @@
 from emulator.server.core import Credentials, EmulatorState, Faults, make_server
 from emulator.server.running import RunningEmulator, start_emulator
 
-__all__ = ["Credentials", "EmulatorState", "Faults", "RunningEmulator", "make_server", "start_emulator"]
+__all__ = [
+    "Credentials",
+    "EmulatorState",
+    "Faults",
+    "RunningEmulator",
+    "make_server",
+    "start_emulator",
+]

@@ -113,7 +113,9 @@ class Response:
 
     @classmethod
     def json(cls, payload, status: int = 200, headers: dict | None = None) -> Response:
-        return cls(status, orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS), dict(headers or {}))
+        return cls(
+            status, orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS), dict(headers or {})
+        )
 
 
 class Disconnect(Exception):
@@ -138,7 +140,9 @@ class Router:
 
     def add(self, method: str, pattern: str, api: str, authenticated: bool = True):
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method, re.compile(pattern + r"/?$"), handler, api, authenticated))
+            self.routes.append(
+                Route(method, re.compile(pattern + r"/?$"), handler, api, authenticated)
+            )
             return handler
 
         return register
@@ -218,7 +222,9 @@ class EmulatorState:
             target = self.advanced_days + days
             if target > self.horizon_days:
                 self.horizon_days = target + HORIZON_BUFFER_DAYS
-                self.org = Org.generate(self.seed, self.scale, self.as_of, self.horizon_days, self.dirty_rate)
+                self.org = Org.generate(
+                    self.seed, self.scale, self.as_of, self.horizon_days, self.dirty_rate
+                )
             self.advanced_days = target
             self.view = self.org.view(self.as_of + dt.timedelta(days=target))
             self._clock_base = time.monotonic()
@@ -261,7 +267,9 @@ def dispatch(state: EmulatorState, request: Request) -> Response:
     if route is None:
         dialect = _dialect_for_path(request.path)
         status = 405 if path_known else 404
-        return dialect.error("NOT_FOUND", status, f"The requested resource does not exist: {request.path}")
+        return dialect.error(
+            "NOT_FOUND", status, f"The requested resource does not exist: {request.path}"
+        )
     dialect = DIALECTS.get(route.api, DIALECTS["admin"])
     if route.api != "admin":
         with state.lock:
@@ -309,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "salesops-emulator"
     sys_version = ""
 
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+    def log_message(self, format, *args):
         pass
 
     def _serve(self) -> None:
@@ -318,7 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         scheme = "https" if getattr(self.server, "tls", False) else "http"
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        host = (
+            self.headers.get("Host")
+            or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        )
         request = Request(
             method=self.command,
             path=split.path,
@@ -334,13 +345,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         except Exception as exc:  # an emulator bug must still answer like a server would
-            response = Response.json({"error": "internal", "message": f"{type(exc).__name__}: {exc}"}, 500)
+            response = Response.json(
+                {"error": "internal", "message": f"{type(exc).__name__}: {exc}"}, 500
+            )
         payload = response.body
-        truncated = state.roll(state.faults.truncate) and len(payload) > 2 and request.path.startswith(("/services/", "/crm/", "/email/", "/v"))
+        truncated = (
+            state.roll(state.faults.truncate)
+            and len(payload) > 2
+            and request.path.startswith(("/services/", "/crm/", "/email/", "/v"))
+        )
         self.log_request(response.status)
         self.send_response_only(response.status)
         self.send_header("Server", self.server_version)
-        self.send_header("Date", email.utils.format_datetime(state.now().astimezone(dt.UTC), usegmt=True))
+        self.send_header(
+            "Date", email.utils.format_datetime(state.now().astimezone(dt.UTC), usegmt=True)
+        )
         self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -387,6 +406,8 @@ def load_api_modules() -> None:
                 raise
 
 
-def make_server(state: EmulatorState, host: str = "127.0.0.1", port: int = 0, tls_context=None) -> EmulatorHTTPServer:
+def make_server(
+    state: EmulatorState, host: str = "127.0.0.1", port: int = 0, tls_context=None
+) -> EmulatorHTTPServer:
     load_api_modules()
     return EmulatorHTTPServer((host, port), state, tls_context)

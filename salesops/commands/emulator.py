@@ -20,19 +20,30 @@ def _date(value: str) -> dt.date:
 def _org_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", choices=list(SCALES), default="small")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 26), help="last complete day of the org")
-    parser.add_argument("--dirty-rate", type=float, default=DEFAULT_DIRTY_RATE, help="share of records with a defect")
+    parser.add_argument(
+        "--as-of", type=_date, default=dt.date(2026, 11, 26), help="last complete day of the org"
+    )
+    parser.add_argument(
+        "--dirty-rate",
+        type=float,
+        default=DEFAULT_DIRTY_RATE,
+        help="share of records with a defect",
+    )
 
 
 def register(subparsers) -> None:
-    group = subparsers.add_parser("emulator", help="the local Salesforce, HubSpot and Google Ads emulator")
+    group = subparsers.add_parser(
+        "emulator", help="the local Salesforce, HubSpot and Google Ads emulator"
+    )
     commands = group.add_subparsers(dest="emulator_command", required=True, metavar="SUBCOMMAND")
 
     serve = commands.add_parser("serve", help="serve the org over HTTP")
     _org_arguments(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8900)
-    serve.add_argument("--faults", default="", help="name=value[,...], e.g. rate_limit=0.05,token_expiry=50")
+    serve.add_argument(
+        "--faults", default="", help="name=value[,...], e.g. rate_limit=0.05,token_expiry=50"
+    )
     serve.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway test CA")
     serve.add_argument("--salesforce-client-id", default="demo-client-id")
     serve.add_argument("--salesforce-client-secret", default="demo-client-secret")
@@ -58,7 +69,9 @@ def _serve(args) -> int:
         hubspot_token=args.hubspot_token,
         google_ads_developer_token=args.google_ads_developer_token,
     )
-    state = EmulatorState(args.seed, args.scale, args.as_of, args.dirty_rate, Faults.parse(args.faults), credentials)
+    state = EmulatorState(
+        args.seed, args.scale, args.as_of, args.dirty_rate, Faults.parse(args.faults), credentials
+    )
     tls_context, ca_path = None, None
     if args.tls:
         from emulator.server.tls import make_tls_context
@@ -66,11 +79,15 @@ def _serve(args) -> int:
         tls_context, ca_path = make_tls_context(args.host)
     server = make_server(state, args.host, args.port, tls_context)
     base = server.base_url
-    print(f"Salesforce  {base}  (token URL {base}/services/oauth2/token, client id {credentials.salesforce_client_id}, "
-          f"secret {credentials.salesforce_client_secret}, refresh token {credentials.salesforce_refresh_token})")
+    print(
+        f"Salesforce  {base}  (token URL {base}/services/oauth2/token, client id {credentials.salesforce_client_id}, "
+        f"secret {credentials.salesforce_client_secret}, refresh token {credentials.salesforce_refresh_token})"
+    )
     print(f"HubSpot     {base}  (bearer token {credentials.hubspot_token})")
-    print(f"Google Ads  {base}  (token URL {base}/token, developer token {credentials.google_ads_developer_token}, "
-          f"customer 1234567890)")
+    print(
+        f"Google Ads  {base}  (token URL {base}/token, developer token {credentials.google_ads_developer_token}, "
+        f"customer 1234567890)"
+    )
     if ca_path:
         print(f"TLS CA      {ca_path}")
     sys.stdout.flush()
@@ -84,7 +101,11 @@ def _serve(args) -> int:
 def _truth(args) -> int:
     from emulator.truth import generate_truth
 
-    manifest = generate_truth(args.seed, args.scale, args.as_of, args.out, args.advance_days, args.dirty_rate)
+    manifest = generate_truth(
+        args.seed, args.scale, args.as_of, args.out, args.advance_days, args.dirty_rate
+    )
     total = sum(manifest["rows"].values())
-    print(f"wrote {len(manifest['rows'])} tables, {total:,} rows, view day {manifest['view_day']} to {args.out}")
+    print(
+        f"wrote {len(manifest['rows'])} tables, {total:,} rows, view day {manifest['view_day']} to {args.out}"
+    )
     return 0
