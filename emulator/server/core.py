@@ -169,6 +169,16 @@ class ApiDialect:
     def error(self, kind: str, status: int, message: str) -> Response:
         return Response.json({"error": kind, "message": message}, status)
 
+    def fault(
+        self, state: EmulatorState, request: Request, kind: str, status: int, message: str
+    ) -> Response:
+        """A generic fault (``rate_limit``, ``daily_limit``, ``server_error``) in this API's format.
+
+        Override to vary the answer by request (e.g. a search endpoint's own rate policy) or by
+        ``state.roll`` (e.g. whether a 429 carries ``Retry-After``); the default is ``error``.
+        """
+        return self.error(kind, status, message)
+
     def decorate(self, state: EmulatorState, request: Request, response: Response) -> None:
         """Add API-specific headers (e.g. Sforce-Limit-Info, HubSpot rate-limit headers)."""
 
@@ -275,7 +285,7 @@ def dispatch(state: EmulatorState, request: Request) -> Response:
         with state.lock:
             state.calls += 1
             state.api_usage[route.api] = state.api_usage.get(route.api, 0) + 1
-        fault = _generic_fault(state, dialect)
+        fault = _generic_fault(state, dialect, request)
         if fault is not None:
             return fault
         if route.authenticated:
@@ -297,18 +307,18 @@ def _dialect_for_path(path: str) -> ApiDialect:
     return DIALECTS["admin"]
 
 
-def _generic_fault(state: EmulatorState, dialect: ApiDialect) -> Response | None:
+def _generic_fault(state: EmulatorState, dialect: ApiDialect, request: Request) -> Response | None:
     faults = state.faults
     if state.roll(faults.slow):
         time.sleep(faults.slow_seconds)
     if state.roll(faults.disconnect):
         raise Disconnect()
     if state.roll(faults.daily_limit):
-        return dialect.error("daily_limit", 0, "daily limit")
+        return dialect.fault(state, request, "daily_limit", 0, "daily limit")
     if state.roll(faults.rate_limit):
-        return dialect.error("rate_limit", 429, "rate limit")
+        return dialect.fault(state, request, "rate_limit", 429, "rate limit")
     if state.roll(faults.server_error):
-        return dialect.error("server_error", 503, "server error")
+        return dialect.fault(state, request, "server_error", 503, "server error")
     return None
 
 
