@@ -14,7 +14,8 @@ In the spirit of dlt's REST client, on plain ``requests``:
 
 Error messages carry the method, the URL path (never the query), the status and the API's own
 error code and message. Headers and request bodies are never included, and any known secret
-value is redacted from the message as a last line of defence.
+value is redacted from the message as a last line of defence. Auth providers put secrets only in
+headers and form bodies, never in URLs: urllib3 logs full URLs (with the query) at DEBUG.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 from urllib.parse import urlsplit
 
 import orjson
@@ -37,8 +38,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# 420 is Salesforce's old "rate limited", 423 and 477 are HubSpot's "locked"/"migration in
-# progress", 521/523/524 are Cloudflare origin errors seen in front of HubSpot.
+# 420 is listed as retryable by Salesforce, 423 ("locked") and 477 ("migration in progress") by
+# HubSpot; 521/523/524 are Cloudflare origin errors seen in front of HubSpot.
 RETRY_STATUSES = frozenset({420, 423, 429, 477, 500, 502, 503, 504, 521, 523, 524})
 THROTTLE_STATUSES = frozenset({420, 429})
 
@@ -316,7 +317,29 @@ def url_path(url: str) -> str:
 # The client
 # --------------------------------------------------------------------------------------------
 
-_DEFAULT = object()
+
+class RateLimiter(Protocol):
+    """Anything with a blocking ``acquire()`` returning the seconds waited (a TokenBucket)."""
+
+    def acquire(self) -> float: ...
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-request options of :meth:`HttpClient.request` and friends.
+
+    ``data`` is a form body (form-encoded); ``limiter`` overrides the client's rate limiter
+    (``None`` for none, e.g. HubSpot search passes its own bucket); ``classify`` overrides the
+    API profile's hook; ``authenticate=False`` sends no auth headers (token endpoints).
+    """
+
+    params: Mapping[str, Any] | None
+    json: Any
+    data: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    authenticate: bool
+    limiter: RateLimiter | None
+    classify: Classifier | None
+    timeout: tuple[float, float] | None
 
 
 @dataclass
@@ -328,7 +351,7 @@ class _Call:
     form: Mapping[str, Any] | None
     headers: Mapping[str, str] | None
     authenticate: bool
-    limiter: Any
+    limiter: RateLimiter | None
     classify: Classifier | None
     timeout: tuple[float, float]
 
@@ -364,7 +387,7 @@ class HttpClient:
         *,
         base_url: str | None = None,
         auth: Auth | None = None,
-        rate_limiter: Any = None,
+        rate_limiter: RateLimiter | None = None,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
         sleep: Callable[[float], None] = time.sleep,
@@ -416,53 +439,28 @@ class HttpClient:
         return learned.rstrip("/") if learned else None
 
     def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        authenticate: bool = True,
-        limiter: Any = _DEFAULT,
-        classify: Classifier | None = None,
-        timeout: tuple[float, float] | None = None,
+        self, method: str, url: str, **options: Unpack[RequestOptions]
     ) -> requests.Response:
         """Send a request with retries; return the successful (< 400) response."""
-        call = self._call(
-            method, url, params, json, data, headers, authenticate, limiter, classify, timeout
-        )
-        return self._send(call, parse=lambda response: response)
+        return self._send(self._call(method, url, options), parse=lambda response: response)
 
-    def request_json(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        authenticate: bool = True,
-        limiter: Any = _DEFAULT,
-        classify: Classifier | None = None,
-        timeout: tuple[float, float] | None = None,
-    ) -> Any:
+    def request_json(self, method: str, url: str, **options: Unpack[RequestOptions]) -> Any:
         """Like :meth:`request` but returns the decoded JSON; a bad body is retried.
 
         A 204 or 304 response returns ``None``.
         """
-        call = self._call(
-            method, url, params, json, data, headers, authenticate, limiter, classify, timeout
-        )
-        return self._send(call, parse=_json_or_none)
+        return self._send(self._call(method, url, options), parse=_json_or_none)
 
-    def get_json(self, url: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
-        return self.request_json("GET", url, params=params, **kwargs)
+    def get_json(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Any:
+        return self.request_json("GET", url, params=params, **options)
 
-    def post_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        return self.request_json("POST", url, json=json, **kwargs)
+    def post_json(self, url: str, json: Any = None, **options: Unpack[RequestOptions]) -> Any:
+        return self.request_json("POST", url, json=json, **options)
 
     def redact(self, text: str) -> str:
         """Replace every secret the auth provider holds with ``***``."""
@@ -475,30 +473,18 @@ class HttpClient:
 
     # -- the retry loop --------------------------------------------------------------------
 
-    def _call(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        form: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        authenticate: bool,
-        limiter: Any,
-        classify: Classifier | None,
-        timeout: tuple[float, float] | None,
-    ) -> _Call:
+    def _call(self, method: str, url: str, options: RequestOptions) -> _Call:
         return _Call(
             method=method.upper(),
             url=self._absolute(url),
-            params=params,
-            json_body=json_body,
-            form=form,
-            headers=headers,
-            authenticate=authenticate and self.auth is not None,
-            limiter=self.rate_limiter if limiter is _DEFAULT else limiter,
-            classify=classify or self.profile.classify,
-            timeout=timeout or self.timeout,
+            params=options.get("params"),
+            json_body=options.get("json"),
+            form=options.get("data"),
+            headers=options.get("headers"),
+            authenticate=options.get("authenticate", True) and self.auth is not None,
+            limiter=options.get("limiter", self.rate_limiter),
+            classify=options.get("classify") or self.profile.classify,
+            timeout=options.get("timeout") or self.timeout,
         )
 
     def _send(self, call: _Call, parse: Callable[[requests.Response], T]) -> T:
@@ -511,8 +497,9 @@ class HttpClient:
             except TRANSPORT_ERRORS as exc:
                 failure = _Failure(reason=f"{type(exc).__name__} (connection or read failure)")
             else:
-                if self._should_refresh(call, response, refreshed):
-                    refreshed = self._refresh_auth(call, response, sent_headers)
+                if response.status_code == 401 and call.authenticate:
+                    self._refresh_once(call, response, sent_headers, already_refreshed=refreshed)
+                    refreshed = True
                     continue
                 failure = self._judge(call, response)
                 if failure is None:
@@ -559,35 +546,32 @@ class HttpClient:
         )
         return response
 
-    def _should_refresh(self, call: _Call, response: requests.Response, refreshed: bool) -> bool:
-        if response.status_code != 401 or not call.authenticate:
-            return False
-        if refreshed:
-            raise self._error(
-                AuthenticationError,
-                call,
-                response,
-                "the API rejected the session again right after a token refresh; "
-                + self._unauthorized_hint(),
-            )
-        return True
+    def _refresh_once(
+        self,
+        call: _Call,
+        response: requests.Response,
+        sent_headers: Mapping[str, str],
+        *,
+        already_refreshed: bool,
+    ) -> None:
+        """After a 401: refresh the token for one more try, or fail with the variable to check.
 
-    def _refresh_auth(
-        self, call: _Call, response: requests.Response, sent_headers: Mapping[str, str]
-    ) -> bool:
+        Never more than once per request, so a revoked credential cannot cause a loop.
+        """
         assert self.auth is not None
-        if not self.auth.refresh(self, sent_headers):
-            raise self._error(
-                AuthenticationError,
-                call,
-                response,
-                "the API rejected the credentials; " + self._unauthorized_hint(),
+        if already_refreshed:
+            explanation = "the API rejected the session again right after a token refresh"
+        elif not self.auth.refresh(self, sent_headers):
+            explanation = "the API rejected the credentials"
+        else:
+            self._count(auth_refreshes=1)
+            log.info(
+                "%s %s %s -> 401; token refreshed, retrying once", self.api, call.method, call.path
             )
-        self._count(auth_refreshes=1)
-        log.info(
-            "%s %s %s -> 401; refreshed the token, retrying once", self.api, call.method, call.path
+            return
+        raise self._error(
+            AuthenticationError, call, response, f"{explanation}; {self._unauthorized_hint()}"
         )
-        return True
 
     def _unauthorized_hint(self) -> str:
         return getattr(self.auth, "unauthorized_hint", "") or "check the credentials"

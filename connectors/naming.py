@@ -88,7 +88,7 @@ def validate_identifier(name: str, *, source: str, obj: str, kind: str = "column
 
 def column_name(raw: str, *, source: str, obj: str, convert: bool = True) -> str:
     """Convert (for Salesforce) and validate one field name from an API."""
-    return validate_identifier(to_snake_case(raw) if convert else raw, source=source, obj=obj)
+    return _converted(raw, source=source, obj=obj, kind="column", convert=convert)
 
 
 def map_columns(
@@ -126,8 +126,17 @@ def map_columns(
 
 def table_name(raw: str, *, source: str, convert: bool = True) -> str:
     """Convert (for Salesforce) and validate an object name used as a table name."""
+    return _converted(raw, source=source, obj=raw, kind="table", convert=convert)
+
+
+def _converted(raw: str, *, source: str, obj: str, kind: str, convert: bool) -> str:
     name = to_snake_case(raw) if convert else raw
-    return validate_identifier(name, source=source, obj=raw, kind="table")
+    try:
+        return validate_identifier(name, source=source, obj=obj, kind=kind)
+    except UnsafeIdentifier as exc:
+        # Report the name as the API sent it, so it can be found in describe/properties.
+        converted = f" (converted: {name!r})" if name != raw else ""
+        raise UnsafeIdentifier(raw, source=source, obj=obj, reason=exc.reason + converted) from None
 
 
 def quote_ident(name: str) -> str:

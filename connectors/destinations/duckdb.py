@@ -181,22 +181,19 @@ class DuckDBSync(Sync):
         self._validate_stream(stream, primary_key, cursor_field, is_deleted_field)
         declared = self._validated_types(stream, columns)
         batch = to_arrow(records, declared)
-        batch_types = {name: declared.get(name, "VARCHAR") for name in batch.column_names}
         self._validate_names(stream, batch.column_names)
-        missing = [
-            c for c in (*primary_key, cursor_field, is_deleted_field) if c and c not in batch_types
-        ]
-        if missing and batch.num_rows:
-            raise ValueError(f"{self.source} {stream}: batch lacks column(s) {missing}")
+        self._require_columns(stream, batch, [*primary_key, cursor_field, is_deleted_field])
+        wanted = {**declared, **{n: declared.get(n, "VARCHAR") for n in batch.column_names}}
         synced_at = self._clock()
         self._started.setdefault(stream, synced_at)
         with self._lock, self._transaction() as con:
-            table_types = self._ensure_tables(con, stream, {**declared, **batch_types})
+            table_types = self._ensure_tables(con, stream, wanted)
+            batch_types = {name: table_types[name] for name in batch.column_names}
             result = self._land(
                 con,
                 stream,
                 batch,
-                {c: table_types[c] for c in batch.column_names},
+                batch_types,
                 primary_key,
                 cursor_field,
                 is_deleted_field,
@@ -297,6 +294,11 @@ class DuckDBSync(Sync):
         for name in names:
             validate_identifier(name, source=self.source, obj=stream)
 
+    def _require_columns(self, stream: str, batch: pa.Table, names: Iterable[str | None]) -> None:
+        missing = [n for n in names if n and n not in batch.column_names]
+        if missing and batch.num_rows:
+            raise ValueError(f"{self.source} {stream}: the batch has no column(s) {missing}")
+
     def _validated_types(self, stream: str, columns: Mapping[str, str]) -> dict[str, str]:
         self._validate_names(stream, columns)
         types = {name: type_.strip().upper() for name, type_ in columns.items()}
@@ -338,31 +340,36 @@ class DuckDBSync(Sync):
         longer fit go to quarantine rather than silently rewriting history.
         """
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
-        types: dict[str, str] = {}
-        for table in (stream, stream + VERSIONS_SUFFIX):
-            existing = _column_types(con, self.schema, table)
-            if not existing:
-                _create_table(con, self.schema, table, wanted)
-                existing = dict(wanted)
-            for name, type_ in wanted.items():
-                if name not in existing:
-                    con.execute(
-                        f"ALTER TABLE {qualified(self.schema, table)} "
-                        f"ADD COLUMN {quote_ident(name)} {type_}"
-                    )
-                    existing[name] = type_
-                elif existing[name] != type_ and table == stream:
-                    log.warning(
-                        "%s %s.%s is %s in the warehouse but declared %s; keeping %s",
-                        self.source,
-                        stream,
-                        name,
-                        existing[name],
-                        type_,
-                        existing[name],
-                    )
-            types.update({k: v for k, v in existing.items() if k not in types})
+        self._ensure_table(con, stream + VERSIONS_SUFFIX, wanted)
+        types = self._ensure_table(con, stream, wanted)
+        for name, declared in wanted.items():
+            if types[name] != declared:
+                log.warning(
+                    "%s %s.%s is %s in the warehouse but declared %s; keeping %s",
+                    self.source,
+                    stream,
+                    name,
+                    types[name],
+                    declared,
+                    types[name],
+                )
         return types
+
+    def _ensure_table(
+        self, con: duckdb.DuckDBPyConnection, table: str, wanted: Mapping[str, str]
+    ) -> dict[str, str]:
+        existing = _column_types(con, self.schema, table)
+        if not existing:
+            _create_table(con, self.schema, table, wanted)
+            return dict(wanted)
+        for name, type_ in wanted.items():
+            if name not in existing:
+                con.execute(
+                    f"ALTER TABLE {qualified(self.schema, table)} "
+                    f"ADD COLUMN {quote_ident(name)} {type_}"
+                )
+                existing[name] = type_
+        return existing
 
     def _land(
         self,
@@ -375,24 +382,11 @@ class DuckDBSync(Sync):
         is_deleted_field: str | None,
         synced_at: datetime,
     ) -> BatchResult:
-        fetched = batch.num_rows
-        if fetched == 0:
+        """Stage, quarantine, version and upsert one batch (inside the caller's transaction)."""
+        if batch.num_rows == 0:
             return BatchResult(0, 0, 0, 0, 0, 0)
-        batch = batch.append_column(_ORD, pa.array(range(fetched), pa.int64()))
-        con.register(_BATCH, batch)
-        try:
-            con.execute(stage_sql(batch.schema, types, primary_key))
-        finally:
-            con.unregister(_BATCH)
-        quarantined = _count(con, f"SELECT count(*) FROM {_STAGE} WHERE {_ERROR} IS NOT NULL")
-        if quarantined:
-            con.execute(
-                *quarantine_sql(self.source, stream, types, primary_key, self.sync_id, synced_at)
-            )
+        landed, quarantined = self._stage(con, stream, batch, types, primary_key, synced_at)
         con.execute(valid_sql(types, is_deleted_field))
-        landed = _count(con, f"SELECT count(*) FROM {_VALID}")
-        if fetched != landed + quarantined:
-            raise AssertionError(f"{stream}: fetched {fetched} != {landed} + {quarantined}")
         current = qualified(self.schema, stream)
         versions = qualified(self.schema, stream + VERSIONS_SUFFIX)
         con.execute(winners_sql(current, primary_key, cursor_field))
@@ -408,7 +402,35 @@ class DuckDBSync(Sync):
         _upsert_current(con, current, list(types), primary_key, synced_at, self.sync_id)
         for temp in (_STAGE, _VALID, _WINNERS):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
-        return BatchResult(fetched, landed, quarantined, inserted, updated, appended)
+        return BatchResult(batch.num_rows, landed, quarantined, inserted, updated, appended)
+
+    def _stage(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        stream: str,
+        batch: pa.Table,
+        types: Mapping[str, str],
+        primary_key: Sequence[str],
+        synced_at: datetime,
+    ) -> tuple[int, int]:
+        """Cast the batch into the stage and quarantine what does not fit; (landed, quarantined)."""
+        ordinals = pa.array(range(batch.num_rows), pa.int64())
+        con.register(_BATCH, batch.append_column(_ORD, ordinals))
+        try:
+            con.execute(stage_sql(batch.schema, types, primary_key))
+        finally:
+            con.unregister(_BATCH)
+        landed, quarantined = con.execute(
+            f"SELECT count(*) FILTER (WHERE {_ERROR} IS NULL), "
+            f"count(*) FILTER (WHERE {_ERROR} IS NOT NULL) FROM {_STAGE}"
+        ).fetchone()
+        if landed + quarantined != batch.num_rows:  # a bug guard: never lose rows silently
+            raise RuntimeError(f"{stream}: staged {landed} + {quarantined} of {batch.num_rows}")
+        if quarantined:
+            con.execute(
+                *quarantine_sql(self.source, stream, types, primary_key, self.sync_id, synced_at)
+            )
+        return landed, quarantined
 
     def _flag_deleted(
         self,
@@ -506,9 +528,11 @@ def to_arrow(records: Records, declared: Mapping[str, str]) -> pa.Table:
     if isinstance(records, pa.Table):
         return records
     rows = list(records)
+    if not rows:
+        return pa.table({})
     names = list(dict.fromkeys([*declared, *(key for row in rows for key in row)]))
     arrays = [_column_array([row.get(name) for row in rows], declared.get(name)) for name in names]
-    return pa.Table.from_arrays(arrays, names=names) if names else pa.table({})
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _column_array(values: list[Any], declared_type: str | None) -> pa.Array:
@@ -528,14 +552,10 @@ def _json_text(value: Any) -> str:
 
 def _plain_text(value: Any) -> str:
     if isinstance(value, bool):
-        return "true" if value else "false"
-    return (
-        value
-        if isinstance(value, str)
-        else _json_text(value)
-        if isinstance(value, dict | list)
-        else str(value)
-    )
+        return "true" if value else "false"  # what SQL casts expect, not Python's "True"
+    if isinstance(value, dict | list):
+        return _json_text(value)
+    return str(value)
 
 
 def keys_to_arrow(keys: Iterable[Key], primary_key: Sequence[str]) -> pa.Table:
@@ -622,7 +642,7 @@ def _present_sql(raw: str, arrow_type: pa.DataType, target: str) -> str:
 
 def stage_sql(schema: pa.Schema, types: Mapping[str, str], primary_key: Sequence[str]) -> str:
     """Create the stage: raw values, typed values, and why a row cannot land (NULL if it can)."""
-    names = [n for n in schema.names if n != _ORD]
+    names = list(schema.names)
     raw_columns = ", ".join(f"{quote_ident(n)} AS {_raw(i)}" for i, n in enumerate(names))
     typed_columns = ", ".join(
         f"{cast_sql(_raw(i), schema.field(n).type, types[n])} AS {quote_ident(n)}"

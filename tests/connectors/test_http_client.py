@@ -526,7 +526,7 @@ def test_no_secret_in_reprs_errors_or_logs(api_server, fake_sleep, caplog):
     auth = SalesforceOAuth(api_server.url, "cid", SF_SECRET, SF_REFRESH)
     client = HttpClient(salesforce_profile(), auth=auth, sleep=fake_sleep)
     with pytest.raises(ApiError) as caught:
-        client.get_json("/q", params={"access_token": SF_ACCESS[0]})
+        client.get_json("/q", params={"q": "SELECT Id FROM Lead"})
     google = GoogleAdsOAuth(
         client_id="c",
         client_secret=GOOGLE_SECRETS[0],
@@ -548,6 +548,7 @@ def test_no_secret_in_reprs_errors_or_logs(api_server, fake_sleep, caplog):
         caplog.text,
     ]
     assert "***" in str(caught.value)  # the echoed token was redacted, not just absent
+    assert "SELECT" not in str(caught.value)  # no query string in messages
     assert_no_secrets(*texts)
 
 
