@@ -29,7 +29,9 @@ def test_defaults_live_under_the_project_data_dir():
 
 def test_relative_paths_resolve_against_the_project_root_not_the_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    settings = load_settings({"SALESOPS_DATA_DIR": "elsewhere", "SALESOPS_SERVING": "bi/serve.duckdb"})
+    settings = load_settings(
+        {"SALESOPS_DATA_DIR": "elsewhere", "SALESOPS_SERVING": "bi/serve.duckdb"}
+    )
     assert settings.data_dir == PROJECT_ROOT / "elsewhere"
     assert settings.warehouse == PROJECT_ROOT / "elsewhere" / "warehouse.duckdb"
     assert settings.serving == PROJECT_ROOT / "bi" / "serve.duckdb"
