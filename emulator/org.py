@@ -961,7 +961,8 @@ class Org:
         self.versions["Territory2"] = terr.astype({"Id": np.int64, "ParentTerritory2Id": np.int64})
         reps = t.users[(t.users.role == "rep") & (t.users.crm == SALESFORCE)]
         terr_key = np.array(
-            [self._territory_key(r, s) for r, s in zip(reps.region, reps.segment, strict=False)], dtype=np.int64
+            [self._territory_key(r, s) for r, s in zip(reps.region, reps.segment, strict=False)],
+            dtype=np.int64,
         )
         hired = reps.hire_day.to_numpy() * DAY_MS + 9 * HOUR_MS
         # Association deletes bypass the recycle bin: a departed rep's row simply disappears.
@@ -984,7 +985,8 @@ class Org:
         ).sort_values(["Id", "_ts"], ignore_index=True)
         acc = t.accounts[(t.accounts.crm == SALESFORCE) & t.accounts.territory_assigned]
         acc_terr = np.array(
-            [self._territory_key(r, s) for r, s in zip(acc.region, acc.segment, strict=False)], dtype=np.int64
+            [self._territory_key(r, s) for r, s in zip(acc.region, acc.segment, strict=False)],
+            dtype=np.int64,
         )
         self.versions["ObjectTerritory2Association"] = pd.DataFrame(
             {
