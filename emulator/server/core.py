@@ -324,6 +324,9 @@ def _generic_fault(state: EmulatorState, dialect: ApiDialect, request: Request) 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, the body's last
+    # segment waits for the client's delayed ACK (~40 ms per response).
+    disable_nagle_algorithm = True
     server_version = "salesops-emulator"
     sys_version = ""
 
