@@ -978,7 +978,7 @@ def _apply_filter(frame: pd.DataFrame, spec: dict, catalogue: dict) -> np.ndarra
         raise _BadRequest(f"Property {name!r} does not exist on this object type")
     kind = _kind(name, catalogue)
     column = _search_column(frame, name, kind)
-    present = column.notna().to_numpy()
+    present = column.notna().to_numpy().copy()
     if kind == "str":
         present &= (column.fillna("") != "").to_numpy()
     if operator == "HAS_PROPERTY":
