@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("emulator",)
+COMMAND_MODULES = ("emulator", "extract")
 
 
 def build_parser() -> argparse.ArgumentParser:

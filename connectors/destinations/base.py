@@ -116,6 +116,17 @@ class Sync(ABC):
         """The saved state of ``stream`` for this sync's source, or ``None``."""
 
     @abstractmethod
+    def save_state(self, stream: str, state: Mapping[str, Any]) -> None:
+        """Save ``state`` on its own, for progress that lands no rows (an empty window)."""
+
+    @abstractmethod
+    def live_keys(self, stream: str, primary_key: Sequence[str]) -> set[tuple[str, ...]]:
+        """Primary keys (as tuples of text) of the current rows not flagged deleted.
+
+        Id reconciliation compares these with the source's full id list to find hard deletes.
+        """
+
+    @abstractmethod
     def finish_stream(
         self,
         stream: str,

@@ -229,6 +229,24 @@ class DuckDBSync(Sync):
         with self._lock:
             return _read_state(self._connection(), self.source, stream)
 
+    def save_state(self, stream: str, state: Mapping[str, Any]) -> None:
+        validate_identifier(stream, source=self.source, obj=stream, kind="table")
+        with self._lock, self._transaction() as con:
+            _save_state(con, self.source, stream, state, self.sync_id, self._clock())
+
+    def live_keys(self, stream: str, primary_key: Sequence[str]) -> set[tuple[str, ...]]:
+        self._validate_stream(stream, primary_key, None, None)
+        with self._lock:
+            con = self._connection()
+            if not _table_exists(con, self.schema, stream):
+                return set()
+            keys = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in primary_key)
+            rows = con.execute(
+                f"SELECT {keys} FROM {qualified(self.schema, stream)} "
+                "WHERE NOT coalesce(_is_deleted, false)"
+            ).fetchall()
+        return {tuple(row) for row in rows}
+
     def finish_stream(
         self,
         stream: str,

@@ -1,0 +1,478 @@
+"""Streams declared as data, and the one incremental runner every source uses.
+
+A source says *what* to extract with :class:`StreamSpec` values and *how to fetch one window of
+one stream* by implementing :meth:`Source.read`. Everything else is done here, the same way for
+Salesforce, HubSpot and Google Ads:
+
+* **plan**: start at the bookmark minus the lookback, or from the beginning on the first run, on
+  ``--full-refresh`` and when a periodic full pass is due; stop at the API server's clock taken
+  when the stream starts (never the local clock);
+* **slices**: half-open windows ``[start, end)`` of ``spec.window``;
+* **checkpoints**: every ``spec.checkpoint_pages`` pages the records and the new state land in
+  one destination transaction, so a crash at any instant resumes from the last checkpoint and
+  the rerun re-fetches exactly what is missing (rewrites are idempotent in the destination);
+* **restarts**: a window whose paging cursor expired (:class:`RestartWindow`) is read again from
+  its last checkpoint;
+* **hard deletes**: keys missing from the source's full key list are flagged ``_is_deleted``;
+* **run metadata** (:class:`StreamRun`) and progress callbacks for a terminal display.
+
+State of a stream, saved as JSON in ``raw_meta.stream_state``:
+
+``cursor``
+    The bookmark: ``min(stream start, max cursor seen)``. The next read starts at
+    ``cursor - lookback``, because rows can commit with a cursor older than rows already read.
+``full_pass_at``
+    Stream start of the last complete full pass.
+``full_pass_started``
+    Present while a full pass is under way, so that a crash resumes that pass instead of
+    starting it over or, worse, forgetting it.
+
+A new source implements :class:`Source` (``streams``, ``read`` and, for hard deletes, ``keys``)
+and declares its streams; see :mod:`connectors.salesforce`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.destinations.base import Sync
+from connectors.http import FatalApiError, HttpClient
+
+log = logging.getLogger(__name__)
+
+# Restarting a window that never gets past its checkpoint would loop forever.
+MAX_RESTARTS_WITHOUT_PROGRESS = 5
+
+
+# --------------------------------------------------------------------------------------------
+# Declarations
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream, declared as data.
+
+    ``name`` is the raw table (``opportunity``, ``deals``); ``resource`` what the source calls it
+    (``Opportunity``, ``/crm/v3/objects/deals``). Column names (``primary_key``,
+    ``cursor_field``, ``deleted_field``) are warehouse names. A stream without ``cursor_field``
+    is read in full on every run. ``options`` carries source-specific settings.
+    """
+
+    name: str
+    resource: str
+    primary_key: tuple[str, ...] = ("id",)
+    cursor_field: str | None = None
+    deleted_field: str | None = None
+    hard_deletes: bool = False
+    window: timedelta | None = None
+    lookback: timedelta = timedelta(0)
+    full_pass_every: timedelta | None = None
+    checkpoint_pages: int = 5
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor_field is not None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Records with ``start <= cursor < end``; ``None`` means unbounded on that side."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass
+class Page:
+    """One page of records, already named and typed for the warehouse.
+
+    ``columns`` maps column names to declared types (see ``COLUMN_TYPES``). ``max_cursor`` is the
+    largest cursor value in the page. ``ordered`` says the window's records arrive in cursor
+    order, so that everything up to ``max_cursor`` is safely behind us once the page has landed;
+    pages that are not ordered (a Bulk API job) only move the bookmark when their window ends.
+    """
+
+    records: list[dict[str, Any]]
+    columns: Mapping[str, str]
+    max_cursor: datetime | None = None
+    ordered: bool = True
+
+
+class RestartWindow(Exception):
+    """The API lost its place in a window (an expired query locator): read it again from the
+    last checkpoint. Pages yielded before this exception are complete and are kept."""
+
+
+class Source(ABC):
+    """An API that provides streams. ``client`` supplies the server clock and retry counts."""
+
+    name: str
+    client: HttpClient
+
+    @abstractmethod
+    def streams(self, names: Collection[str] | None = None) -> list[StreamSpec]:
+        """The stream declarations, all or those named (by table or resource name)."""
+
+    @abstractmethod
+    def read(self, spec: StreamSpec, window: Window) -> Iterator[Page]:
+        """The records of ``spec`` inside ``window``, page by page."""
+
+    def keys(self, spec: StreamSpec) -> Iterable[Any]:
+        """Every primary key that exists now (for ``hard_deletes`` streams)."""
+        raise NotImplementedError(f"{self.name} {spec.name}: hard deletes need keys()")
+
+    def server_now(self) -> datetime:
+        """The API server's clock (``Date`` header of the latest response)."""
+        now = self.client.server_now
+        if now is None:
+            raise RuntimeError(f"{self.name}: no response yet, so the server clock is unknown")
+        return now
+
+    def retries(self) -> int:
+        return self.client.stats.retries
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def select_streams(specs: Sequence[StreamSpec], names: Collection[str] | None) -> list[StreamSpec]:
+    """The specs named by table or resource name (case-insensitive); all when ``names`` is empty.
+
+    An unknown name is an error that lists the known ones.
+    """
+    if not names:
+        return list(specs)
+    wanted = {name.lower() for name in names}
+    chosen = [s for s in specs if s.name.lower() in wanted or s.resource.lower() in wanted]
+    known = {n for s in chosen for n in (s.name.lower(), s.resource.lower())}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise ValueError(
+            f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(s.name for s in specs)}"
+        )
+    return chosen
+
+
+# --------------------------------------------------------------------------------------------
+# Run metadata
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StreamRun:
+    """What one stream sync did; passed to progress callbacks as it changes."""
+
+    source: str
+    stream: str
+    mode: str = "incremental"  # or "full"
+    status: str = "running"  # then "success" or "failed"
+    fetched: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    pages: int = 0
+    retries: int = 0
+    restarts: int = 0
+    cursor: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def records_per_second(self) -> float:
+        return self.fetched / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressCallback = Callable[[StreamRun], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a stream sync starts and ends. ``resume_from`` is the saved cursor it resumes
+    (``None``: from the beginning); reading starts ``lookback`` earlier."""
+
+    full_pass: bool
+    resume_from: datetime | None
+    end: datetime | None
+    state: dict[str, Any]
+
+
+def plan_run(
+    spec: StreamSpec, state: Mapping[str, Any], now: datetime, *, full_refresh: bool = False
+) -> Plan:
+    """Decide between an incremental run and a full pass (see the module docstring)."""
+    state = dict(state)
+    if not spec.incremental:
+        return Plan(True, None, None, state)
+    cursor = parse_time(state.get("cursor"))
+    if state.get("full_pass_started") and not full_refresh:
+        return Plan(True, cursor, now, state)  # resume the interrupted pass at its checkpoint
+    if full_refresh or cursor is None or _full_pass_due(spec, state, now):
+        state["full_pass_started"] = now.isoformat()
+        return Plan(True, None, now, state)
+    return Plan(False, cursor, now, state)
+
+
+def _full_pass_due(spec: StreamSpec, state: Mapping[str, Any], now: datetime) -> bool:
+    if spec.full_pass_every is None:
+        return False
+    last = parse_time(state.get("full_pass_at"))
+    return last is None or now - last >= spec.full_pass_every
+
+
+def windows(start: datetime | None, end: datetime | None, size: timedelta | None) -> list[Window]:
+    """Half-open windows covering ``[start, end)``; one window when either side is open."""
+    if start is None or end is None or size is None:
+        return [Window(start, end)]
+    result = []
+    while start < end:
+        result.append(Window(start, min(start + size, end)))
+        start = result[-1].end
+    return result
+
+
+def parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# The runner
+# --------------------------------------------------------------------------------------------
+
+
+class StreamRunner:
+    """Syncs one stream into an open destination :class:`Sync`. Use :func:`sync_stream`."""
+
+    def __init__(
+        self,
+        source: Source,
+        spec: StreamSpec,
+        sync: Sync,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.source = source
+        self.spec = spec
+        self.sync = sync
+        self.on_progress = on_progress or (lambda run: None)
+        self.run = StreamRun(source.name, spec.name)
+        self._started = time.monotonic()
+        self._retries_before = source.retries()
+        self._state: dict[str, Any] = {}
+        # Everything before ``_safe`` (minus the lookback) has landed: a resume point.
+        self._safe: datetime | None = None
+        self._buffer: list[Page] = []
+
+    def sync_stream(self, *, full_refresh: bool = False) -> StreamRun:
+        try:
+            self._sync(full_refresh)
+        except BaseException as exc:
+            self.run.status = "failed"
+            self.run.error = f"{type(exc).__name__}: {exc}"
+            self._finish()
+            raise
+        self.run.status = "success"
+        self._finish()
+        return self.run
+
+    def _sync(self, full_refresh: bool) -> None:
+        saved = self.sync.get_state(self.spec.name) or {}
+        plan = plan_run(self.spec, saved, self.source.server_now(), full_refresh=full_refresh)
+        self.run.mode = "full" if plan.full_pass else "incremental"
+        self._state = plan.state
+        self._safe = plan.resume_from
+        start = None if plan.resume_from is None else plan.resume_from - self.spec.lookback
+        log.info(
+            "%s %s: %s read from %s to %s",
+            self.source.name,
+            self.spec.name,
+            self.run.mode,
+            start or "the beginning",
+            plan.end or "now",
+        )
+        for window in windows(start, plan.end, self.spec.window):
+            self._read_window(window)
+        if self.spec.hard_deletes:
+            self._reconcile()
+        self._complete(plan)
+
+    def _read_window(self, window: Window) -> None:
+        """Read ``window`` page by page, restarting after the API loses its place."""
+        restarts_without_progress = 0
+        while True:
+            safe_before = self._safe
+            window_max: datetime | None = None
+            try:
+                for page in self.source.read(self.spec, window):
+                    window_max = _later(window_max, page.max_cursor)
+                    self._add(page)
+                self._flush()
+                break
+            except RestartWindow as exc:
+                self._flush()
+                self.run.restarts += 1
+                if self._safe != safe_before:  # ordered pages landed: resume after them
+                    window = replace(window, start=self._safe)
+                    restarts_without_progress = 0
+                else:
+                    restarts_without_progress += 1
+                if restarts_without_progress > MAX_RESTARTS_WITHOUT_PROGRESS:
+                    raise RuntimeError(
+                        f"{self.source.name} {self.spec.name}: window {window} restarted "
+                        f"{restarts_without_progress} times without progress: {exc}"
+                    ) from exc
+                log.warning("%s %s: %s; restarting the window", *self._names(), exc)
+        # Every record of a finished window has landed, ordered or not.
+        self._safe = _later(self._safe, window_max)
+
+    def _add(self, page: Page) -> None:
+        self.run.fetched += len(page.records)
+        self.run.pages += 1
+        self._buffer.append(page)
+        if len(self._buffer) >= self.spec.checkpoint_pages:
+            self._flush()
+        else:
+            self._report()
+
+    def _flush(self) -> None:
+        """Land the buffered pages and the checkpoint in one transaction."""
+        if not self._buffer:
+            return
+        pages, self._buffer = self._buffer, []
+        if all(p.ordered for p in pages):
+            for page in pages:
+                self._safe = _later(self._safe, page.max_cursor)
+        records = [record for page in pages for record in page.records]
+        columns: dict[str, str] = {}
+        for page in pages:
+            columns.update(page.columns)
+        result = self.sync.write_batch(
+            self.spec.name,
+            records,
+            columns=columns,
+            primary_key=self.spec.primary_key,
+            cursor_field=self.spec.cursor_field,
+            is_deleted_field=self.spec.deleted_field,
+            state=self._checkpoint_state(),
+        )
+        self.run.landed += result.landed
+        self.run.quarantined += result.quarantined
+        self.run.inserted += result.inserted
+        self.run.updated += result.updated
+        self.run.deleted += self._soft_deleted(records)
+        self._report()
+
+    def _soft_deleted(self, records: Iterable[Mapping[str, Any]]) -> int:
+        flag = self.spec.deleted_field
+        if flag is None:
+            return 0
+        return sum(1 for r in records if str(r.get(flag)).lower() == "true")
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        state = dict(self._state)
+        if self.spec.incremental:
+            state["cursor"] = self._safe.isoformat() if self._safe else None
+        return state
+
+    def _reconcile(self) -> None:
+        """Flag stored rows whose key the source no longer has (deletes without a trace)."""
+        present = {_key_tuple(key) for key in self.source.keys(self.spec)}
+        stored = self.sync.live_keys(self.spec.name, self.spec.primary_key)
+        gone = stored - present
+        if gone:
+            log.info("%s %s: %d record(s) hard-deleted", *self._names(), len(gone))
+            self.run.deleted += self.sync.mark_deleted(
+                self.spec.name, gone, primary_key=self.spec.primary_key
+            )
+
+    def _complete(self, plan: Plan) -> None:
+        """Save the bookmark ``min(stream start, max seen)`` and close a finished full pass."""
+        state = self._checkpoint_state()
+        if self.spec.incremental and self._safe is not None and plan.end is not None:
+            state["cursor"] = min(self._safe, plan.end).isoformat()
+        started = state.pop("full_pass_started", None)
+        if plan.full_pass and started:
+            state["full_pass_at"] = started
+        self.sync.save_state(self.spec.name, state)
+        self.run.cursor = state.get("cursor")
+
+    def _finish(self) -> None:
+        self.run.retries = self.source.retries() - self._retries_before
+        self._report()
+        self.sync.finish_stream(
+            self.spec.name,
+            status=self.run.status,
+            error=self.run.error,
+            pages=self.run.pages,
+            retries=self.run.retries,
+            cursor=self.run.cursor,
+        )
+
+    def _report(self) -> None:
+        self.run.seconds = time.monotonic() - self._started
+        self.run.retries = self.source.retries() - self._retries_before
+        self.on_progress(self.run)
+
+    def _names(self) -> tuple[str, str]:
+        return self.source.name, self.spec.name
+
+
+def _key_tuple(key: Any) -> tuple[str, ...]:
+    parts = key if isinstance(key, tuple | list) else (key,)
+    return tuple(str(part) for part in parts)
+
+
+def sync_stream(
+    source: Source,
+    spec: StreamSpec,
+    sync: Sync,
+    *,
+    full_refresh: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> StreamRun:
+    """Sync one stream; raises after recording a failure in ``sync_log``."""
+    return StreamRunner(source, spec, sync, on_progress).sync_stream(full_refresh=full_refresh)
+
+
+def sync_source(
+    source: Source,
+    sync: Sync,
+    specs: Sequence[StreamSpec],
+    *,
+    full_refresh: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> list[StreamRun]:
+    """Sync ``specs`` one after another.
+
+    A failing stream does not stop the others, except for a fatal API error (daily limit,
+    rejected credentials): every further call would fail the same way. Failed streams are
+    returned with ``status == "failed"``; the caller decides the exit code.
+    """
+    runs = []
+    for spec in specs:
+        runner = StreamRunner(source, spec, sync, on_progress)
+        try:
+            runner.sync_stream(full_refresh=full_refresh)
+        except FatalApiError:
+            raise
+        except Exception:
+            log.exception("%s %s failed", source.name, spec.name)
+        runs.append(runner.run)
+    return runs
