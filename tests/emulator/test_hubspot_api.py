@@ -972,6 +972,21 @@ def test_server_error_fault(make_emulator):
     assert statuses <= {502, 503, 504} and len(statuses) >= 2
 
 
+def test_transport_faults_reach_hubspot_paths(make_emulator):
+    running = make_emulator(faults="truncate=1")
+    with pytest.raises(
+        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError, ValueError)
+    ):
+        get(running, "/crm/v3/objects/contacts", limit=100).json()
+    running = make_emulator(faults="disconnect=1")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        get(running, "/crm/v3/objects/contacts")
+    running = make_emulator(faults="slow=1,slow_seconds=0.3")
+    started = time.monotonic()
+    assert get(running, "/crm/v3/objects/contacts").status_code == 200
+    assert time.monotonic() - started >= 0.3
+
+
 def test_token_expiry_does_not_apply_to_private_app_tokens(make_emulator):
     running = make_emulator(faults="token_expiry=2")
     for _ in range(6):
