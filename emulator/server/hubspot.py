@@ -722,6 +722,24 @@ def _inline_associations(state, obj: str, keys: np.ndarray, targets: list[str]) 
 
 def _history(state, obj: str, page: pd.DataFrame, names: list[str], catalogue) -> list[dict]:
     history = state.view.hubspot["deal_property_history"] if obj == "deals" else None
+    tracked: dict[tuple[int, str], list[dict]] = {}
+    if history is not None:
+        rows = history[
+            history.deal.isin(page["id"].to_numpy())
+            & history.property.isin([n for n in names if n in HS_DEAL_HISTORY_PROPERTIES])
+        ].sort_values(
+            ["deal", "property", "timestamp"], ascending=[True, True, False], kind="stable"
+        )
+        for deal, name, value, stamp, source in zip(
+            rows.deal, rows.property, rows.value, rows.timestamp, rows.source_type, strict=True
+        ):
+            tracked.setdefault((int(deal), str(name)), []).append(
+                {
+                    "value": "" if pd.isna(value) else str(value),
+                    "timestamp": iso_ms(int(stamp)),
+                    "sourceType": str(source),
+                }
+            )
     out = []
     current = {name: render_values(page, catalogue[name]) for name in names}
     updated = iso(page["updatedAt"].to_numpy())
@@ -730,16 +748,7 @@ def _history(state, obj: str, page: pd.DataFrame, names: list[str], catalogue) -
         for name in names:
             prop = catalogue[name]
             if history is not None and name in HS_DEAL_HISTORY_PROPERTIES:
-                rows = history[(history.deal == key) & (history.property == name)]
-                rows = rows.sort_values("timestamp", ascending=False, kind="stable")
-                entry[name] = [
-                    {
-                        "value": "" if pd.isna(v) else str(v),
-                        "timestamp": iso_ms(int(t)),
-                        "sourceType": str(s),
-                    }
-                    for v, t, s in zip(rows.value, rows.timestamp, rows.source_type, strict=True)
-                ]
+                entry[name] = tracked.get((int(key), name), [])
             elif current[name][i] is None:
                 entry[name] = []
             else:
@@ -1162,15 +1171,21 @@ def search_objects(state, request, match):
 
 
 # ------------------------------------------------------------------------------ associations v4
-def _v4_results(state, from_obj: str, to_obj: str, key: int) -> list[dict]:
+def _v4_results(state, from_obj: str, to_obj: str, keys) -> dict[int, list[dict]]:
+    """v4 association results of some records, by record key (records without any are absent)."""
     assoc = _associations(state)
     rows = assoc[
-        (assoc.from_type == from_obj) & (assoc.to_type == to_obj) & (assoc.from_key == key)
-    ].sort_values("to_key")
-    return [
-        {"toObjectId": int(_hs_id_of(np.array([k]))[0]), "associationTypes": _association_types(t)}
-        for k, t in zip(rows.to_key.to_numpy(), rows.type_id.to_numpy(), strict=True)
-    ]
+        (assoc.from_type == from_obj) & (assoc.to_type == to_obj) & assoc.from_key.isin(keys)
+    ].sort_values(["from_key", "to_key"], kind="stable")
+    out: dict[int, list[dict]] = {}
+    to_ids = _hs_id_of(rows.to_key.to_numpy())
+    for key, to_id, type_id in zip(
+        rows.from_key.to_numpy(), to_ids, rows.type_id.to_numpy(), strict=True
+    ):
+        out.setdefault(int(key), []).append(
+            {"toObjectId": int(to_id), "associationTypes": _association_types(int(type_id))}
+        )
+    return out
 
 
 @ROUTER.add("GET", r"/crm/v4/objects/(?P<from>[^/]+)/(?P<id>[^/]+)/associations/(?P<to>[^/]+)", API)
@@ -1180,7 +1195,7 @@ def v4_record_associations(state, request, match):
     to_obj = _object_or_error(match["to"])
     limit = _int_arg(request, "limit", 500, 1, 500)
     key = _parse_id(match["id"], KEY_TYPES[from_obj])
-    results = [] if key is None else _v4_results(state, from_obj, to_obj, key)
+    results = [] if key is None else _v4_results(state, from_obj, to_obj, [key]).get(key, [])
     start = 0
     after = request.arg("after")
     if after:
@@ -1210,11 +1225,12 @@ def v4_batch_read(state, request, match):
     if len(inputs) > 1000:
         raise _BadRequest(f"At most 1000 inputs per batch, got {len(inputs)}")
     started = iso_ms(int(state.now().timestamp() * 1000))
+    raws = [str(item.get("id") if isinstance(item, dict) else item) for item in inputs]
+    keys = [_parse_id(raw, KEY_TYPES[from_obj]) for raw in raws]
+    found = _v4_results(state, from_obj, to_obj, [k for k in keys if k is not None])
     results, errors = [], []
-    for item in inputs:
-        raw = str(item.get("id") if isinstance(item, dict) else item)
-        key = _parse_id(raw, KEY_TYPES[from_obj])
-        to = [] if key is None else _v4_results(state, from_obj, to_obj, key)
+    for raw, key in zip(raws, keys, strict=True):
+        to = found.get(key, []) if key is not None else []
         if to:
             results.append({"from": {"id": raw}, "to": to})
         else:
