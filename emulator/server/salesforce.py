@@ -1113,7 +1113,7 @@ DELIMITERS = {
     "BACKQUOTE": "`",
 }
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
-BULK_COMPLETE_AFTER_S = 0.3
+BULK_COMPLETE_AFTER_S = 2.0
 
 
 def _jobs(state: EmulatorState) -> dict:

@@ -1,0 +1,219 @@
+"""Salesforce emulation: every fault switch, in Salesforce's own error formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import numpy as np
+import pytest
+import requests
+
+from emulator.ids import sf_ids
+from tests.emulator.sf_client import SfClient
+
+BURST = "2026-11-27T01:00:00.000+0000"  # 01:00 UTC after the fixtures' as-of date
+
+
+def _set_faults(running, spec: str) -> None:
+    response = requests.post(
+        f"{running.base_url}/_emulator/faults", params={"spec": spec}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def tiny_org():
+    from emulator.server import start_emulator
+
+    with start_emulator(seed=42, scale="tiny") as running:
+        yield running
+
+
+@pytest.fixture
+def tiny(tiny_org):
+    """The module's tiny org with a fresh token; faults are reset after each test."""
+    sf = SfClient(tiny_org)
+    yield tiny_org, sf
+    response = requests.post(f"{tiny_org.base_url}/_emulator/faults?reset=1", timeout=30)
+    assert response.status_code == 200
+
+
+# ------------------------------------------------------------------------------ generic faults
+def test_rate_limit(tiny):
+    running, sf = tiny
+    _set_faults(running, "rate_limit=1")
+    response = sf.get("sobjects")
+    assert response.status_code == 429 and response.content == b""
+    _set_faults(running, "rate_limit=0")
+    assert sf.get("sobjects").status_code == 200
+
+
+def test_server_error(tiny):
+    running, sf = tiny
+    _set_faults(running, "server_error=1")
+    status, code, _ = sf.error(sf.query("SELECT Id FROM Account"))
+    assert status in (500, 503) and code == "UNKNOWN_EXCEPTION"
+
+
+def test_daily_limit(tiny):
+    running, sf = tiny
+    _set_faults(running, "daily_limit=1")
+    assert sf.error(sf.get("sobjects")) == (
+        403,
+        "REQUEST_LIMIT_EXCEEDED",
+        "TotalRequests Limit exceeded.",
+    )
+
+
+def test_disconnect(tiny):
+    running, sf = tiny
+    _set_faults(running, "disconnect=1")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sf.get("sobjects")
+
+
+def test_truncate(tiny):
+    running, sf = tiny
+    _set_faults(running, "truncate=1")
+    with pytest.raises(requests.exceptions.RequestException):
+        sf.query("SELECT Id, Name FROM Opportunity").json()
+
+
+def test_slow(tiny):
+    running, sf = tiny
+    _set_faults(running, "slow=1,slow_seconds=0.3")
+    start = time.monotonic()
+    assert sf.get("limits").status_code == 200
+    assert time.monotonic() - start >= 0.3
+
+
+def test_token_expiry_then_refresh(make_emulator):
+    running = make_emulator(faults="token_expiry=3")
+    sf = SfClient(running)
+    assert [sf.get("limits").status_code for _ in range(3)] == [200, 200, 200]
+    assert sf.error(sf.get("limits")) == (401, "INVALID_SESSION_ID", "Session expired or invalid")
+    assert sf.get("limits").status_code == 401  # dead for good
+    sf.token = sf.fetch_token()
+    assert sf.get("limits").status_code == 200
+
+
+# ------------------------------------------------------------------------------ Salesforce faults
+def test_locator_expiry(tiny):
+    running, sf = tiny
+    _set_faults(running, "locator_expiry=1")
+    first = sf.query("SELECT Id FROM OpportunityFieldHistory", batch=200).json()
+    assert first["done"] is False
+    assert sf.error(sf.get(first["nextRecordsUrl"]))[:2] == (400, "INVALID_QUERY_LOCATOR")
+    _set_faults(running, "locator_expiry=0")
+    assert sf.error(sf.get(first["nextRecordsUrl"]))[:2] == (400, "INVALID_QUERY_LOCATOR")
+    # Restarting the query works.
+    assert (
+        len(sf.records("SELECT Id FROM OpportunityFieldHistory", batch=200)) == first["totalSize"]
+    )
+
+
+def test_schema_drift(tiny):
+    running, sf = tiny
+    status, code, _ = sf.error(sf.query("SELECT Id, Drift_Field__c FROM Opportunity"))
+    assert (status, code) == (400, "INVALID_FIELD")
+    _set_faults(running, "schema_drift=1")
+    fields = {f["name"]: f for f in sf.get("sobjects/Opportunity/describe").json()["fields"]}
+    assert fields["Drift_Field__c"]["type"] == "string" and fields["Drift_Field__c"]["custom"]
+    assert "Drift_Field__c" not in {
+        f["name"] for f in sf.get("sobjects/Account/describe").json()["fields"]
+    }
+    first = sf.records("SELECT Id, Drift_Field__c FROM Opportunity ORDER BY Id")
+    again = sf.records("SELECT Id, Drift_Field__c FROM Opportunity ORDER BY Id")
+    assert first == again
+    values = {r["Drift_Field__c"] for r in first}
+    assert None in values and len(values - {None}) >= 2
+    _set_faults(running, "schema_drift=0")
+    assert sf.error(sf.query("SELECT Id, Drift_Field__c FROM Opportunity"))[1] == "INVALID_FIELD"
+
+
+def test_timestamp_burst_tiny(tiny):
+    running, sf = tiny
+    before = sf.records("SELECT Id, SystemModstamp, LastModifiedDate FROM Opportunity ORDER BY Id")
+    _set_faults(running, "timestamp_burst=1")
+    after = sf.records("SELECT Id, SystemModstamp, LastModifiedDate FROM Opportunity ORDER BY Id")
+    # Fewer rows than 2,500: all of them take part in the bulk update.
+    assert {r["SystemModstamp"] for r in after} == {BURST}
+    assert [r["LastModifiedDate"] for r in after] == [r["LastModifiedDate"] for r in before]
+    same = sf.records("SELECT Id FROM Opportunity WHERE SystemModstamp = 2026-11-27T01:00:00Z")
+    assert len(same) == len(after)
+    tasks = sf.records("SELECT Id, SystemModstamp FROM Task", all_rows=True)
+    assert {r["SystemModstamp"] for r in tasks} == {BURST}
+    accounts = sf.records("SELECT Id, SystemModstamp FROM Account")
+    assert BURST not in {r["SystemModstamp"] for r in accounts}
+
+
+@pytest.fixture(scope="module")
+def small():
+    from emulator.server import start_emulator
+
+    with start_emulator(seed=42, scale="small") as running:
+        yield running
+
+
+def test_timestamp_burst_small_spans_pages(small):
+    sf = SfClient(small)
+    _set_faults(small, "timestamp_burst=1")
+    try:
+        pages = sf.pages("SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id")
+        records = [r for page in pages for r in page["records"]]
+        at_burst = [r["Id"] for r in records if r["SystemModstamp"] == BURST]
+        assert 2000 < len(at_burst) <= 2500
+        # The identical timestamps straddle a page break.
+        page_of = {r["Id"]: i for i, page in enumerate(pages) for r in page["records"]}
+        assert len({page_of[i] for i in at_burst}) >= 2
+        again = sf.records("SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id")
+        assert again == records
+        # Bulk serves the same overlay.
+        job = sf.request(
+            "POST",
+            "jobs/query",
+            json={"operation": "query", "query": "SELECT Id, SystemModstamp FROM Opportunity"},
+        ).json()
+        while sf.get(f"jobs/query/{job['id']}").json()["state"] != "JobComplete":
+            pass
+        rows = list(csv.DictReader(io.StringIO(sf.get(f"jobs/query/{job['id']}/results").text)))
+        assert sorted(
+            r["Id"] for r in rows if r["SystemModstamp"] == "2026-11-27T01:00:00.000Z"
+        ) == sorted(at_burst)
+    finally:
+        _set_faults(small, "timestamp_burst=0")
+
+
+def test_late_updates_lookback_recovers(small):
+    sf = SfClient(small)
+    frame = small.state.view.salesforce["Opportunity"]
+    stamps = frame.SystemModstamp
+    edge = stamps.max()
+    late = frame[(stamps >= edge - np.timedelta64(5, "m")) & (stamps < edge)]
+    assert len(late) >= 1, "the small org has rows committed in the 5 minutes below the edge"
+    late_ids = set(sf_ids(late.Id.to_numpy()))
+    _set_faults(small, "late_updates=1")
+    try:
+        # Sync 1: everything (several pages); the late rows are not committed yet.
+        first = sf.pages("SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id")
+        seen = {r["Id"]: r["SystemModstamp"] for page in first for r in page["records"]}
+        assert not late_ids & set(seen)
+        assert first[0]["totalSize"] == len(frame[~frame.IsDeleted]) - len(late_ids)
+        locator = first[0]["nextRecordsUrl"].rsplit("/", 1)[1].split("-")[0]
+        withheld = small.state.extensions["salesforce:locators"][locator].withheld
+        assert set(sf_ids(withheld)) == late_ids
+        max_seen = max(seen.values())
+        cursor = max_seen[:19] + "Z"
+        # Sync 2 without lookback: the late rows are below the bookmark and stay missing.
+        no_lookback = sf.records(f"SELECT Id FROM Opportunity WHERE SystemModstamp >= {cursor}")
+        assert not late_ids & {r["Id"] for r in no_lookback}
+        # Sync 2 with a 10-minute lookback: they are there now.
+        lo = (np.datetime64(max_seen[:19]) - np.timedelta64(10, "m")).astype(str) + "Z"
+        lookback = sf.records(f"SELECT Id FROM Opportunity WHERE SystemModstamp >= {lo}")
+        assert late_ids <= {r["Id"] for r in lookback}
+        # And any later full read has them.
+        assert late_ids <= {r["Id"] for r in sf.records("SELECT Id FROM Opportunity")}
+    finally:
+        _set_faults(small, "late_updates=0")
