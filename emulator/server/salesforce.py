@@ -1,7 +1,7 @@
 """The Salesforce REST and Bulk API 2.0 emulation (``api="salesforce"``).
 
-Serves ``view.salesforce[object]`` frames over the wire formats of
-``docs``/the shared reference (section 1): OAuth token endpoint, SOQL ``query``/``queryAll`` with
+Serves ``view.salesforce[object]`` frames in the wire formats of the shared API reference
+(section 1, Salesforce): OAuth token endpoint, SOQL ``query``/``queryAll`` with
 locator paging, describe (global and per object), ``deleted``/``updated``, ``limits``, the
 versions list, single records, and Bulk API 2.0 query jobs with CSV results.
 
@@ -56,6 +56,7 @@ import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 import orjson
@@ -160,7 +161,7 @@ class _Persistent:
     locator_seq: int = 0
     job_seq: int = 0
     late_withheld: dict[str, set] = field(default_factory=dict)  # object -> {(key, modstamp)}
-    describe_seen: dict = field(default_factory=dict)  # (object, signature) -> first served
+    describe_seen: dict = field(default_factory=dict)  # object -> (field names, changed at)
 
 
 _PERSISTENT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -452,7 +453,7 @@ def _encode_node(node: _Node, rows: np.ndarray, version: str, root: bool) -> lis
             child_rows = np.where(valid, child.parent_rows[safe], -1)
             names.append(name)
             columns.append(_encode_node(child, child_rows, version, root=False))
-    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    records = list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
     if root:
         return records
     return [r if ok else None for r, ok in zip(records, valid.tolist(), strict=True)]
@@ -851,21 +852,20 @@ def _object_name(state: EmulatorState, raw: str) -> str | None:
 
 def _schema_modified(state: EmulatorState, table: Table) -> dt.datetime:
     """When this object's served field list last changed (for Last-Modified / If-Modified-Since)."""
-    signature = (table.name, tuple(f.name for f in table.field_list))
+    signature = tuple(f.name for f in table.field_list)
     store = _persistent(state)
     with store.lock:
-        seen = store.describe_seen.get(signature)
-        if seen is None:
-            drifted = state.view.salesforce_drift_fields.get(table.name)
-            known_for_object = any(key[0] == table.name for key in store.describe_seen)
-            if known_for_object:
-                seen = state.now().replace(microsecond=0)
-            elif drifted:
-                seen = dt.datetime.combine(state.view.day, dt.time(), dt.UTC)
-            else:
-                seen = SCHEMA_EPOCH
-            store.describe_seen[signature] = seen
-        return seen
+        known = store.describe_seen.get(table.name)
+        if known is not None and known[0] == signature:
+            return known[1]
+        if known is not None:  # changed: strictly later than what clients may have cached
+            since = max(state.now().replace(microsecond=0), known[1] + dt.timedelta(seconds=1))
+        elif state.view.salesforce_drift_fields.get(table.name):
+            since = dt.datetime.combine(state.view.day, dt.time(), dt.UTC)
+        else:
+            since = SCHEMA_EPOCH
+        store.describe_seen[table.name] = (signature, since)
+        return since
 
 
 @ROUTER.add("GET", V + r"/sobjects", API)

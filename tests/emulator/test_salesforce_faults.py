@@ -129,8 +129,21 @@ def test_schema_drift(tiny):
     assert first == again
     values = {r["Drift_Field__c"] for r in first}
     assert None in values and len(values - {None}) >= 2
+    drifted = sf.get("sobjects/Opportunity/describe")
     _set_faults(running, "schema_drift=0")
     assert sf.error(sf.query("SELECT Id, Drift_Field__c FROM Opportunity"))[1] == "INVALID_FIELD"
+    # The field list changed again, so a describe cached while drifted is stale: no 304.
+    since = {"If-Modified-Since": drifted.headers["Last-Modified"]}
+    fresh = sf.get("sobjects/Opportunity/describe", headers=since)
+    assert fresh.status_code == 200
+    assert "Drift_Field__c" not in {f["name"] for f in fresh.json()["fields"]}
+    assert (
+        sf.get(
+            "sobjects/Opportunity/describe",
+            headers={"If-Modified-Since": fresh.headers["Last-Modified"]},
+        ).status_code
+        == 304
+    )
 
 
 def test_timestamp_burst_tiny(tiny):

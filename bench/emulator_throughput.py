@@ -1,0 +1,192 @@
+"""Records per second the emulator's Salesforce query endpoint serves to a bare ``requests`` loop.
+
+``python -m bench.emulator_throughput --scale small`` starts ``salesops emulator serve`` in a
+subprocess, fetches a token, and for each object (Opportunity, Task) reads every field the
+describe call lists (compound address parents excluded) with
+``GET /query?q=SELECT ... ORDER BY SystemModstamp, Id`` and the ``nextRecordsUrl`` chain, 2,000
+records per page. Each page is decoded with ``response.json()`` (what a plain connector does);
+the orjson column shows the same loop with a faster decoder, i.e. how much of the time is the
+client's. The first pass pays the server's one-time column encoding ("cold"); the table reports
+it and the median of the following passes ("warm"). Prints a Markdown table and writes
+``bench/results/emulator-throughput-<scale>.json``. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+VERSION = "59.0"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(scale: str, seed: int, port: int) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "salesops.cli",
+        "emulator",
+        "serve",
+        "--scale",
+        scale,
+        "--seed",
+        str(seed),
+        "--port",
+        str(port),
+    ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_ready(proc: subprocess.Popen, base: str, timeout: float = 600) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"emulator exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
+        try:
+            if requests.get(f"{base}/_emulator/health", timeout=2).status_code == 200:
+                return time.monotonic() - start
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"emulator not ready after {timeout} s")
+
+
+def _read_all(session: requests.Session, base: str, soql: str, decode) -> tuple[int, int, float]:
+    start = time.perf_counter()
+    response = session.get(f"{base}/services/data/v{VERSION}/query", params={"q": soql})
+    records = pages = 0
+    while True:
+        response.raise_for_status()
+        body = decode(response)
+        records += len(body["records"])
+        pages += 1
+        if body["done"]:
+            break
+        response = session.get(base + body["nextRecordsUrl"])
+    return records, pages, time.perf_counter() - start
+
+
+def measure(base: str, objects: list[str], passes: int) -> list[dict]:
+    session = requests.Session()
+    session.trust_env = False
+    token = session.post(
+        f"{base}/services/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo-client-id",
+            "client_secret": "demo-client-secret",
+        },
+        timeout=60,
+    ).json()["access_token"]
+    session.headers["Authorization"] = f"Bearer {token}"
+    session.headers["Sforce-Query-Options"] = "batchSize=2000"
+    results = []
+    for name in objects:
+        described = session.get(f"{base}/services/data/v{VERSION}/sobjects/{name}/describe").json()
+        fields = [f["name"] for f in described["fields"] if f["type"] != "address"]
+        soql = f"SELECT {', '.join(fields)} FROM {name} ORDER BY SystemModstamp, Id"
+        records, pages, cold = _read_all(session, base, soql, lambda r: r.json())
+        warm = [_read_all(session, base, soql, lambda r: r.json())[2] for _ in range(passes)]
+        fast = [
+            _read_all(session, base, soql, lambda r: orjson.loads(r.content))[2]
+            for _ in range(passes)
+        ]
+        warm_s, fast_s = statistics.median(warm), statistics.median(fast)
+        results.append(
+            {
+                "object": name,
+                "fields": len(fields),
+                "records": records,
+                "pages": pages,
+                "cold_s": round(cold, 3),
+                "cold_records_per_s": round(records / cold),
+                "warm_s": round(warm_s, 3),
+                "warm_records_per_s": round(records / warm_s),
+                "orjson_s": round(fast_s, 3),
+                "orjson_records_per_s": round(records / fast_s),
+            }
+        )
+    return results
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| object | fields | records | pages | cold s | cold rec/s | warm s | warm rec/s | orjson rec/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['object']} | {r['fields']} | {r['records']:,} | {r['pages']} | {r['cold_s']:.2f} | "
+            f"{r['cold_records_per_s']:,} | {r['warm_s']:.2f} | {r['warm_records_per_s']:,} | "
+            f"{r['orjson_records_per_s']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--objects", nargs="+", default=["Opportunity", "Task"])
+    parser.add_argument(
+        "--passes", type=int, default=3, help="warm passes per object (median reported)"
+    )
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results/*.json")
+    args = parser.parse_args(argv)
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(args.scale, args.seed, port)
+    try:
+        startup = _wait_ready(proc, base)
+        results = measure(base, args.objects, args.passes)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print(
+        f"Salesforce query throughput, scale {args.scale}, seed {args.seed}, 2,000 records/page "
+        f"(emulator ready after {startup:.1f} s)\n"
+    )
+    print(table(results))
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"emulator-throughput-{args.scale}.json"
+        payload = {
+            "scale": args.scale,
+            "seed": args.seed,
+            "startup_s": round(startup, 2),
+            "machine": platform.machine(),
+            "python": platform.python_version(),
+            "results": results,
+        }
+        out.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
