@@ -17,6 +17,7 @@ import json
 import random
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -399,7 +400,16 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.state = state
         self.tls = tls_context is not None
         if tls_context is not None:
-            self.socket = tls_context.wrap_socket(self.socket, server_side=True)
+            # The handshake happens on the first read, in the request's own thread: a client that
+            # connects and stalls must not block the accept loop.
+            self.socket = tls_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], OSError):  # failed TLS handshakes, resets, broken pipes
+            return
+        super().handle_error(request, client_address)
 
     @property
     def base_url(self) -> str:

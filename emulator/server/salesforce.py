@@ -196,7 +196,7 @@ class SalesforceDialect(ApiDialect):
             return _errors(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         if kind == "rate_limit":
             # Retryable; Salesforce often sends no body with these.
-            return Response(status or 429, b"", {"Retry-After": "1"}, "text/plain")
+            return Response(status or 429, b"", {}, "text/plain")
         if kind == "server_error":
             return _errors(
                 status or 503,
@@ -926,6 +926,8 @@ def get_record(state: EmulatorState, request: Request, match) -> Response:
     rows = np.flatnonzero(table.keys() == key)
     if not len(rows):
         return _not_found()
+    if table.has("IsDeleted") and bool(table.frame["IsDeleted"].to_numpy()[rows[0]]):
+        return _errors(404, "ENTITY_IS_DELETED", "entity is deleted")
     wanted = request.arg("fields")
     try:
         names = (

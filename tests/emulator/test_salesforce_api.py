@@ -305,5 +305,7 @@ def test_get_deleted(deleted_org):
     assert (status, code) == (400, "INVALID_REPLICATION_DATE")
     status, code, _ = sf.error(sf.get("sobjects/Opportunity/deleted/", params=_window(now, -1, -2)))
     assert (status, code) == (400, "INVALID_REPLICATION_DATE")
+    deleted_id = sf_ids(gone.Id.to_numpy())[0]
+    assert sf.error(sf.get(f"sobjects/Opportunity/{deleted_id}"))[:2] == (404, "ENTITY_IS_DELETED")
     updated = sf.get("sobjects/Opportunity/updated/", params=_window(now, 14)).json()
     assert "ids" in updated and "latestDateCovered" in updated

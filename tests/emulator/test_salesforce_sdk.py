@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import socket
 
 import pytest
 import requests
@@ -54,6 +55,16 @@ def test_plain_https_client_rejects_the_test_ca(tls_org):
     session.trust_env = False
     with pytest.raises(requests.exceptions.SSLError):
         session.get(f"{running.base_url}/services/data/", timeout=30)
+
+
+def test_a_stalled_client_does_not_block_the_tls_server(tls_org):
+    running, ca_path = tls_org
+    host, port = running.server.server_address[:2]
+    with socket.create_connection((host, port)):  # connects, never says hello
+        session = requests.Session()
+        session.verify = ca_path
+        session.trust_env = False
+        assert session.get(f"{running.base_url}/_emulator/health", timeout=5).status_code == 200
 
 
 def test_query_query_more_and_query_all(tls_org, sf):
