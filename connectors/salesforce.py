@@ -112,7 +112,10 @@ class SalesforceSettings:
     api_version: str = "59.0"
     objects: tuple[str, ...] = OBJECTS
     lookback: timedelta = timedelta(minutes=10)
-    window: timedelta | None = timedelta(days=30)
+    # No slicing by default: rows arrive in cursor order and are checkpointed every few pages,
+    # so a crash or an expired locator resumes mid-window anyway, while fixed slices would cost
+    # one query per slice from an old bookmark of a quiet object (UserRole) to now, every run.
+    window: timedelta | None = None
     checkpoint_pages: int = 5
     page_size: int = 2000
     formula_refresh_every: timedelta | None = timedelta(days=7)
@@ -345,6 +348,7 @@ class SalesforceSource(Source):
             lookback=s.lookback,
             full_pass_every=s.formula_refresh_every if schema.has_formulas else None,
             checkpoint_pages=s.checkpoint_pages,
+            columns=tuple(schema.columns),
         )
 
     def _selected_objects(self, names: Collection[str] | None) -> list[str]:

@@ -26,6 +26,10 @@ State of a stream, saved as JSON in ``raw_meta.stream_state``:
 ``full_pass_started``
     Present while a full pass is under way, so that a crash resumes that pass instead of
     starting it over or, worse, forgetting it.
+``columns``
+    The columns the stream declared when it last completed. A column that appears later (a
+    new custom field) triggers a full pass, because existing records have values for it that
+    no incremental read would bring (their cursor did not move).
 
 A new source implements :class:`Source` (``streams``, ``read`` and, for hard deletes, ``keys``)
 and declares its streams; see :mod:`connectors.salesforce`.
@@ -62,7 +66,8 @@ class StreamSpec:
     ``name`` is the raw table (``opportunity``, ``deals``); ``resource`` what the source calls it
     (``Opportunity``, ``/crm/v3/objects/deals``). Column names (``primary_key``,
     ``cursor_field``, ``deleted_field``) are warehouse names. A stream without ``cursor_field``
-    is read in full on every run. ``options`` carries source-specific settings.
+    is read in full on every run. ``columns`` lists the columns known from the source's
+    schema (describe, properties), if it has one. ``options`` carries source-specific settings.
     """
 
     name: str
@@ -75,6 +80,7 @@ class StreamSpec:
     lookback: timedelta = timedelta(0)
     full_pass_every: timedelta | None = None
     checkpoint_pages: int = 5
+    columns: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -104,6 +110,27 @@ class Page:
     columns: Mapping[str, str]
     max_cursor: datetime | None = None
     ordered: bool = True
+    related: list[Related] = field(default_factory=list)
+
+
+@dataclass
+class Related:
+    """Rows of another table that belong to the records of a page (HubSpot associations and
+    deal property history). They land just before the page and its checkpoint, so a crash in
+    between only means they are read and rewritten again (idempotently).
+
+    ``parent_column`` and ``parents``: the rows are the complete set for those parents (e.g.
+    every association of the deals of the page), so stored rows of these parents that are not
+    among ``records`` any more are flagged deleted (an association removed since).
+    """
+
+    table: str
+    records: list[dict[str, Any]]
+    columns: Mapping[str, str]
+    primary_key: tuple[str, ...]
+    cursor_field: str | None = None
+    parent_column: str | None = None
+    parents: Collection[str] = ()
 
 
 class RestartWindow(Exception):
@@ -124,6 +151,12 @@ class Source(ABC):
     @abstractmethod
     def read(self, spec: StreamSpec, window: Window) -> Iterator[Page]:
         """The records of ``spec`` inside ``window``, page by page."""
+
+    def read_unwindowed(self, spec: StreamSpec) -> Iterator[Page]:
+        """Records that no cursor window selects, read once per sync after the windows (HubSpot
+        archived records: search never returns them, the archived list cannot filter by time).
+        They never move the bookmark. None by default."""
+        return iter(())
 
     def keys(self, spec: StreamSpec) -> Iterable[Any]:
         """Every primary key that exists now (for ``hard_deletes`` streams)."""
@@ -228,6 +261,10 @@ def plan_run(
 
 
 def _full_pass_due(spec: StreamSpec, state: Mapping[str, Any], now: datetime) -> bool:
+    """Formula fields are due for a refresh, or a new column needs its existing values."""
+    known = state.get("columns")
+    if known is not None and set(spec.columns) - set(known):
+        return True
     if spec.full_pass_every is None:
         return False
     last = parse_time(state.get("full_pass_at"))
@@ -309,6 +346,7 @@ class StreamRunner:
         )
         for window in windows(start, plan.end, self.spec.window):
             self._read_window(window)
+        self._read_unwindowed()
         if self.spec.hard_deletes:
             self._reconcile()
         self._complete(plan)
@@ -342,6 +380,11 @@ class StreamRunner:
         # Every record of a finished window has landed, ordered or not.
         self._safe = _later(self._safe, window_max)
 
+    def _read_unwindowed(self) -> None:
+        for page in self.source.read_unwindowed(self.spec):
+            self._add(replace(page, ordered=False, max_cursor=None))
+        self._flush()
+
     def _add(self, page: Page) -> None:
         self.run.fetched += len(page.records)
         self.run.pages += 1
@@ -359,6 +402,7 @@ class StreamRunner:
         if all(p.ordered for p in pages):
             for page in pages:
                 self._safe = _later(self._safe, page.max_cursor)
+        self._land_related(pages)
         records = [record for page in pages for record in page.records]
         columns: dict[str, str] = {}
         for page in pages:
@@ -378,6 +422,37 @@ class StreamRunner:
         self.run.updated += result.updated
         self.run.deleted += self._soft_deleted(records)
         self._report()
+
+    def _land_related(self, pages: Sequence[Page]) -> None:
+        """Land the pages' related rows, one batch per table; flag rows their parents lost."""
+        merged: dict[str, Related] = {}
+        for page in pages:
+            for rel in page.related:
+                into = merged.setdefault(
+                    rel.table,
+                    Related(
+                        rel.table, [], {}, rel.primary_key, rel.cursor_field, rel.parent_column
+                    ),
+                )
+                into.records.extend(rel.records)
+                into.columns = {**into.columns, **rel.columns}
+                into.parents = {*into.parents, *(str(p) for p in rel.parents)}
+        for rel in merged.values():
+            if rel.records:
+                self.sync.write_batch(
+                    rel.table,
+                    rel.records,
+                    columns=rel.columns,
+                    primary_key=rel.primary_key,
+                    cursor_field=rel.cursor_field,
+                )
+            if rel.parent_column and rel.parents:
+                at = rel.primary_key.index(rel.parent_column)
+                fresh = {_key_tuple(tuple(r.get(k) for k in rel.primary_key)) for r in rel.records}
+                stored = self.sync.live_keys(rel.table, rel.primary_key)
+                gone = {k for k in stored if k[at] in rel.parents} - fresh
+                if gone:
+                    self.sync.mark_deleted(rel.table, gone, primary_key=rel.primary_key)
 
     def _soft_deleted(self, records: Iterable[Mapping[str, Any]]) -> int:
         flag = self.spec.deleted_field
@@ -410,6 +485,8 @@ class StreamRunner:
         started = state.pop("full_pass_started", None)
         if plan.full_pass and started:
             state["full_pass_at"] = started
+        if self.spec.columns:
+            state["columns"] = sorted(self.spec.columns)
         self.sync.save_state(self.spec.name, state)
         self.run.cursor = state.get("cursor")
 
