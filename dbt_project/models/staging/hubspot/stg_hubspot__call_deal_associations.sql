@@ -1,0 +1,29 @@
+{{ config(enabled=source_enabled('hubspot')) }}
+
+{#- Calls and the deals they were logged on. -#}
+
+{%- set columns = {
+    'from_id': 'id',
+    'to_id': 'id',
+    'association_type_id': 'int',
+    'association_category': 'string',
+} %}
+
+with
+
+source as (
+    {{ select_source('hubspot', 'calls_deals_associations', columns) }}
+),
+
+renamed as (
+    select
+        from_id as call_id,
+        to_id as deal_id,
+        association_type_id,
+        association_category,
+        _loaded_at
+
+    from source
+)
+
+select * from renamed
