@@ -170,7 +170,8 @@ class ProgressDisplay:
         key = (run.source, run.stream)
         finished = run.status != "running"
         now = time.monotonic()
-        if not finished and now - self._last.get(key, -1e9) < self.interval:
+        last = self._last.setdefault(key, now if not self.tty else -self.interval)
+        if not finished and now - last < self.interval:
             return
         self._last[key] = now
         line = format_run(run)
