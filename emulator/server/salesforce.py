@@ -300,85 +300,132 @@ def _burst_modstamps(state: EmulatorState, frame: pd.DataFrame) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ encoders
-def _null_mask(series: pd.Series) -> np.ndarray:
-    return series.isna().to_numpy()
+def _encoded(table: Table, key: tuple, rows: np.ndarray, encode) -> np.ndarray:
+    """Cached per-row encodings, computed on first use for just the rows asked for.
+
+    ``encode(rows)`` returns the encodings of those rows; a query returning 50 rows of a large
+    object encodes 50 rows, a full read encodes every row once, later reads reuse them.
+    """
+    entry = table.cache.get(key)
+    if entry is None:
+        entry = table.cache.setdefault(
+            key, (np.empty(table.n, dtype=object), np.zeros(table.n, bool))
+        )
+    values, done = entry
+    if len(rows) and not done[rows].all():
+        missing = rows[~done[rows]]  # repeats (parent rows) are harmless
+        values[missing] = encode(missing)
+        done[missing] = True
+    return values[rows]
 
 
-def json_values(table: Table, f: SfField) -> np.ndarray:
-    """Per row, the JSON-ready Python value of a field (object array, None = null)."""
-    key = ("json", f.name)
-    cached = table.cache.get(key)
-    if cached is not None:
-        return cached
+def json_texts(table: Table, f: SfField, rows: np.ndarray) -> np.ndarray:
+    """The field's value as JSON text at ``rows`` (object array of str; ``"null"`` = null)."""
     if f.type == "address":
-        out = _address_values(table, f)
+        return _encoded(table, ("json", f.name), rows, lambda r: _address_texts(table, f, r))
+    return _encoded(
+        table,
+        ("json", f.name),
+        rows,
+        lambda r: _encode_column(_column(table, f), r, f.type, "json"),
+    )
+
+
+def record_ids(table: Table, rows: np.ndarray) -> np.ndarray:
+    """The rendered 18-character Id at ``rows`` (object array)."""
+    return _encoded(table, ("ids",), rows, lambda r: sf_ids(table.keys()[r]))
+
+
+def csv_values(table: Table, f: SfField, rows: np.ndarray) -> np.ndarray:
+    """The field as CSV text at ``rows`` (quoted; empty = null)."""
+    return _encoded(
+        table,
+        ("csv", f.name),
+        rows,
+        lambda r: _encode_column(_column(table, f), r, f.type, "csv"),
+    )
+
+
+def _quoted(values, form: str) -> np.ndarray:
+    """Strings (None = null) as JSON string literals or CSV quoted fields (null: ``null``/empty)."""
+    if form == "csv":
+        texts = ["" if v is None else '"' + v.replace('"', '""') + '"' for v in values]
     else:
-        out = _encode_column(table.frame[f.name], f.type, "json")
-    table.cache[key] = out
-    return out
+        dumps = orjson.dumps
+        texts = [dumps(v).decode() for v in values]
+    return np.array(texts, dtype=object)
 
 
-def csv_values(table: Table, f: SfField) -> np.ndarray:
-    """Per row, the CSV field text of a field (quoted; empty = null)."""
-    key = ("csv", f.name)
+def _column(table: Table, f: SfField) -> tuple[np.ndarray, np.ndarray]:
+    """(values, null mask) of a whole column as plain numpy, converted once per served table."""
+    key = ("np", f.name)
     cached = table.cache.get(key)
     if cached is not None:
         return cached
-    out = _encode_column(table.frame[f.name], f.type, "csv")
-    table.cache[key] = out
-    return out
-
-
-def _encode_column(series: pd.Series, sftype: str, form: str) -> np.ndarray:
-    null = _null_mask(series)
-    if sftype in ("id", "reference"):
-        out = sf_ids(np.asarray(series.to_numpy(), dtype=np.int64))
-        null = out == None  # noqa: E711 - elementwise
-    elif sftype in ("datetime", "date"):
-        arr = series.to_numpy().astype("datetime64[ms]")
-        null = np.isnat(arr)
-        if sftype == "date":
-            text = np.datetime_as_string(arr.astype("datetime64[D]"))
-        else:
-            text = np.char.add(
-                np.datetime_as_string(arr, unit="ms"), "Z" if form == "csv" else "+0000"
-            )
-        out = text.astype(object)
-    elif sftype in soql.NUMBER_TYPES:
-        floats = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
-        null = np.isnan(floats)
-        if sftype in ("int", "long"):
-            out = np.where(null, 0, floats).astype(np.int64).astype(object)
-        else:
-            out = floats.astype(object)
-        if form == "csv":
-            out = np.array([repr(v) for v in out], dtype=object) if len(out) else out
-    elif sftype == "boolean":
+    series = table.frame[f.name]
+    if f.type in ("id", "reference"):
+        values = np.asarray(series.to_numpy(), dtype=np.int64)
+        null = values < 0
+    elif f.type in ("datetime", "date"):
+        values = series.to_numpy().astype("datetime64[ms]")
+        null = np.isnat(values)
+    elif f.type in soql.NUMBER_TYPES:
+        values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        null = np.isnan(values)
+    elif f.type == "boolean":
+        null = series.isna().to_numpy()
         values = series.fillna(False).astype(bool).to_numpy()
-        out = values.astype(object)
-        if form == "csv":
-            out = np.where(values, "true", "false").astype(object)
-    elif sftype == "anyType":
-        out = np.array([_plain(v) for v in series.to_numpy(dtype=object)], dtype=object)
-        null = out == None  # noqa: E711 - elementwise
-        if form == "csv":
-            out = np.array(
-                [
-                    "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-                    for v in out
-                ],
-                dtype=object,
-            )
+    elif f.type == "anyType":
+        values = np.array([_plain(v) for v in series.to_numpy(dtype=object)], dtype=object)
+        null = np.array([v is None for v in values], dtype=bool)
     else:
-        out = series.to_numpy(dtype=object).copy()
-    if form == "csv":
-        text = pd.Series(out, dtype=object).where(~null, "").astype(str)
-        quoted = '"' + text.str.replace('"', '""', regex=False) + '"'
-        out = quoted.where(~null, "").to_numpy(dtype=object)
+        values = series.to_numpy(dtype=object, na_value=None)
+        null = series.isna().to_numpy()
+    cached = table.cache[key] = (values, null)
+    return cached
+
+
+def _encode_column(column: tuple, rows: np.ndarray, sftype: str, form: str) -> np.ndarray:
+    """Rows of a column as JSON texts (``form="json"``) or CSV fields (``form="csv"``)."""
+    values, null_mask = column
+    values = values[rows]
+    null = null_mask[rows].tolist()
+    null_text = "null" if form == "json" else ""
+    if sftype in ("id", "reference"):
+        ids = sf_ids(values).tolist()
+        return np.array([null_text if i is None else f'"{i}"' for i in ids], dtype=object)
+    if sftype in ("datetime", "date"):
+        if sftype == "date":
+            texts = np.datetime_as_string(values.astype("datetime64[D]")).tolist()
+            suffix = '"'
+        else:
+            texts = np.datetime_as_string(values, unit="ms").tolist()
+            suffix = 'Z"' if form == "csv" else '+0000"'
+        out = [null_text if n else '"' + t + suffix for t, n in zip(texts, null, strict=True)]
+        return np.array(out, dtype=object)
+    if sftype in soql.NUMBER_TYPES:
+        quote = '"' if form == "csv" else ""
+        if sftype in ("int", "long"):
+            numbers = np.where(null_mask[rows], 0, values).astype(np.int64).tolist()
+        else:
+            numbers = values.tolist()
+        out = [
+            null_text if n else quote + repr(v) + quote for v, n in zip(numbers, null, strict=True)
+        ]
+        return np.array(out, dtype=object)
+    if sftype == "boolean":
+        text = ('"true"', '"false"') if form == "csv" else ("true", "false")
+        out = np.where(values, *text).astype(object)
+        out[null_mask[rows]] = null_text
         return out
-    out = np.array(out, dtype=object, copy=True)
-    out[null] = None
-    return out
+    if sftype == "anyType" and form == "json":
+        return np.array([orjson.dumps(v).decode() for v in values.tolist()], dtype=object)
+    if sftype == "anyType":
+        texts = [
+            None if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in values
+        ]
+        return _quoted(texts, "csv")
+    return _quoted(values.tolist(), form)
 
 
 def _plain(value):
@@ -393,18 +440,17 @@ def _plain(value):
     return value
 
 
-def _address_values(table: Table, f: SfField) -> np.ndarray:
+def _address_texts(table: Table, f: SfField, rows: np.ndarray) -> np.ndarray:
     prefix = f.name[: -len("Address")]
-    parts = [
-        (key, json_values(table, table.field(prefix + suffix))) for key, suffix in ADDRESS_PARTS
-    ]
-    out = np.empty(table.n, dtype=object)
-    for i in range(table.n):
-        values = {key: col[i] for key, col in parts}
-        if all(v is None for v in values.values()):
-            out[i] = None
-        else:
-            out[i] = {**values, "latitude": None, "longitude": None, "geocodeAccuracy": None}
+    parts: list = []
+    null = np.ones(len(rows), dtype=bool)
+    for i, (key, suffix) in enumerate(ADDRESS_PARTS):
+        texts = json_texts(table, table.field(prefix + suffix), rows)
+        null &= texts == "null"
+        parts.extend([repeat(("{" if i == 0 else ",") + f'"{key}":'), texts.tolist()])
+    parts.append(repeat(',"latitude":null,"longitude":null,"geocodeAccuracy":null}'))
+    out = np.array(list(map("".join, zip(*parts, strict=False))), dtype=object)
+    out[null] = "null"
     return out
 
 
@@ -435,32 +481,34 @@ def _tree(table: Table, columns: list[Column]) -> _Node:
     return root
 
 
-def _encode_node(node: _Node, rows: np.ndarray, version: str, root: bool) -> list:
+def _node_texts(node: _Node, rows: np.ndarray, version: str, root: bool) -> list[str]:
+    """JSON text of the record (or parent object) at each row; ``"null"`` where rows is -1."""
     table = node.table
     valid = rows >= 0
-    safe = np.where(valid, rows, 0)
-    ids = json_values(table, table.field("Id"))[safe].tolist()
-    prefix = f"/services/data/v{version}/sobjects/{table.name}/"
-    typename = table.name
-    names = ["attributes"]
-    columns = [[{"type": typename, "url": prefix + i} for i in ids]]
+    safe = rows if root else np.where(valid, rows, 0)
+    url = f'{{"attributes":{{"type":"{table.name}","url":"/services/data/v{version}/sobjects/{table.name}/'
+    parts: list = [repeat(url), record_ids(table, safe).tolist(), repeat('"}')]
     for entry in node.children:
         if entry[0] == "field":
-            names.append(entry[1].name)
-            columns.append(json_values(table, entry[1])[safe].tolist())
+            parts.extend(
+                [repeat(f',"{entry[1].name}":'), json_texts(table, entry[1], safe).tolist()]
+            )
         else:
             _, name, child = entry
             child_rows = np.where(valid, child.parent_rows[safe], -1)
-            names.append(name)
-            columns.append(_encode_node(child, child_rows, version, root=False))
-    records = list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
+            parts.extend(
+                [repeat(f',"{name}":'), _node_texts(child, child_rows, version, root=False)]
+            )
+    parts.append(repeat("}"))
+    texts = list(map("".join, zip(*parts, strict=False)))
     if root:
-        return records
-    return [r if ok else None for r, ok in zip(records, valid.tolist(), strict=True)]
+        return texts
+    return [t if ok else "null" for t, ok in zip(texts, valid.tolist(), strict=True)]
 
 
-def encode_records(table: Table, columns: list[Column], rows: np.ndarray, version: str) -> list:
-    return _encode_node(_tree(table, columns), rows, version, root=True)
+def records_json(table: Table, columns: list[Column], rows: np.ndarray, version: str) -> list[str]:
+    """The JSON text of each record at ``rows``, fields in SELECT order, parents nested."""
+    return _node_texts(_tree(table, columns), rows, version, root=True)
 
 
 def encode_csv(columns: list[Column], rows: np.ndarray, delimiter: str, line_ending: str) -> bytes:
@@ -468,7 +516,7 @@ def encode_csv(columns: list[Column], rows: np.ndarray, delimiter: str, line_end
     cells = []
     for col in columns:
         target = col.rows(rows) if col.hops else rows
-        values = csv_values(col.table, col.field)[np.maximum(target, 0)]
+        values = csv_values(col.table, col.field, np.maximum(target, 0))
         if col.hops:
             values = np.where(target >= 0, values, "")
         cells.append(values.tolist())
@@ -585,15 +633,14 @@ def _page(
 ) -> Response:
     rows = cursor.positions[offset : offset + size]
     done = offset + len(rows) >= cursor.total
-    body: dict = {"totalSize": cursor.total, "done": done}
+    head = f'{{"totalSize":{cursor.total},"done":{"true" if done else "false"},'
     if not done:
         if locator is None:
             locator = _register(state, cursor)
-        body["nextRecordsUrl"] = (
-            f"/services/data/v{cursor.version}/query/{locator}-{offset + len(rows)}"
-        )
-    body["records"] = encode_records(cursor.table, cursor.columns, rows, cursor.version)
-    return Response(200, orjson.dumps(body))
+        url = f"/services/data/v{cursor.version}/query/{locator}-{offset + len(rows)}"
+        head += f'"nextRecordsUrl":"{url}",'
+    records = records_json(cursor.table, cursor.columns, rows, cursor.version)
+    return Response(200, (head + '"records":[' + ",".join(records) + "]}").encode())
 
 
 def _query(state: EmulatorState, request: Request, match, query_all: bool) -> Response:
@@ -936,9 +983,7 @@ def get_record(state: EmulatorState, request: Request, match) -> Response:
         columns = [soql.resolve(table, soql.FieldPath(n, 0), "") for n in names if n]
     except SoqlError as exc:
         return _soql_error(exc)
-    return Response(
-        200, orjson.dumps(encode_records(table, columns, rows[:1], match["version"])[0])
-    )
+    return Response(200, records_json(table, columns, rows[:1], match["version"])[0].encode())
 
 
 def _parse_instant(raw: str | None) -> dt.datetime | None:
