@@ -7,8 +7,9 @@ versions list, single records, and Bulk API 2.0 query jobs with CSV results.
 
 Paging: a query is evaluated once (vectorised, :mod:`emulator.server.soql`); the sorted row
 positions are kept under a locator in ``state.extensions`` together with a reference to the
-immutable frame they index, so a locator always serves the snapshot it was created on. Pages are
-encoded from cached per-column JSON values. Time travel (``/_emulator/advance``) clears
+immutable frame they index, so a locator always serves the snapshot it was created on. A page is
+a string join of per-row JSON texts, encoded the first time a row is served and cached with the
+served table (rows nobody asks for are never encoded). Time travel (``/_emulator/advance``) clears
 ``extensions`` and so invalidates open locators and bulk jobs (``INVALID_QUERY_LOCATOR`` /
 ``NOT_FOUND``), like an expired cursor.
 
@@ -28,7 +29,8 @@ an empty body, ``server_error`` -> 503 ``UNKNOWN_EXCEPTION``, ``daily_limit`` ->
   its locator (``state.extensions["salesforce:locators"][loc].withheld``). A connector reading
   ``SystemModstamp >= max_seen`` misses them; one that starts at ``max_seen - lookback``
   (lookback >= 5 min) gets them on its next run. The edge is the object's, not each query's, so
-  windowed reads never lose rows at inner slice boundaries.
+  windowed reads never lose rows at inner slice boundaries. The band is sparse: empty in the
+  tiny org, one or two rows per object and day in the small org.
 - ``timestamp_burst`` p>0: a bulk admin update. On Opportunity and Task, up to 2,500 rows
   (chosen by hash of the Id among rows created before the update; all rows when fewer) report
   SystemModstamp = 01:00:00 UTC the night after the emulator's initial as-of date, or their own
