@@ -449,7 +449,9 @@ class StreamRunner:
             if rel.parent_column and rel.parents:
                 at = rel.primary_key.index(rel.parent_column)
                 fresh = {_key_tuple(tuple(r.get(k) for k in rel.primary_key)) for r in rel.records}
-                stored = self.sync.live_keys(rel.table, rel.primary_key)
+                stored = self.sync.live_keys(
+                    rel.table, rel.primary_key, where_in=(rel.parent_column, rel.parents)
+                )
                 gone = {k for k in stored if k[at] in rel.parents} - fresh
                 if gone:
                     self.sync.mark_deleted(rel.table, gone, primary_key=rel.primary_key)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,10 +120,18 @@ class Sync(ABC):
         """Save ``state`` on its own, for progress that lands no rows (an empty window)."""
 
     @abstractmethod
-    def live_keys(self, stream: str, primary_key: Sequence[str]) -> set[tuple[str, ...]]:
+    def live_keys(
+        self,
+        stream: str,
+        primary_key: Sequence[str],
+        *,
+        where_in: tuple[str, Collection[str]] | None = None,
+    ) -> set[tuple[str, ...]]:
         """Primary keys (as tuples of text) of the current rows not flagged deleted.
 
         Id reconciliation compares these with the source's full id list to find hard deletes.
+        ``where_in=(column, values)`` keeps only rows whose ``column``, as text, is one of
+        ``values`` (the associations of some parents), so the caller never holds a whole table.
         """
 
     @abstractmethod

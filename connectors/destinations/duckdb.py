@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,17 +234,34 @@ class DuckDBSync(Sync):
         with self._lock, self._transaction() as con:
             _save_state(con, self.source, stream, state, self.sync_id, self._clock())
 
-    def live_keys(self, stream: str, primary_key: Sequence[str]) -> set[tuple[str, ...]]:
+    def live_keys(
+        self,
+        stream: str,
+        primary_key: Sequence[str],
+        *,
+        where_in: tuple[str, Collection[str]] | None = None,
+    ) -> set[tuple[str, ...]]:
         self._validate_stream(stream, primary_key, None, None)
+        keys = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in primary_key)
+        sql = (
+            f"SELECT {keys} FROM {qualified(self.schema, stream)} "
+            "WHERE NOT coalesce(_is_deleted, false)"
+        )
         with self._lock:
             con = self._connection()
-            if not _table_exists(con, self.schema, stream):
+            if not _column_types(con, self.schema, stream):  # no such table (yet)
                 return set()
-            keys = ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in primary_key)
-            rows = con.execute(
-                f"SELECT {keys} FROM {qualified(self.schema, stream)} "
-                "WHERE NOT coalesce(_is_deleted, false)"
-            ).fetchall()
+            if where_in is None:
+                return {tuple(row) for row in con.execute(sql).fetchall()}
+            column, values = where_in
+            self._validate_names(stream, [column])
+            con.register(_KEYS, pa.table({"v": pa.array(sorted(values), pa.string())}))
+            try:
+                rows = con.execute(
+                    f"{sql} AND CAST({quote_ident(column)} AS VARCHAR) IN (SELECT v FROM {_KEYS})"
+                ).fetchall()
+            finally:
+                con.unregister(_KEYS)
         return {tuple(row) for row in rows}
 
     def finish_stream(

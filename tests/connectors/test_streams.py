@@ -1,0 +1,332 @@
+"""The stream runner with an in-memory source: planning, windows, checkpoints, restarts,
+deletes and related tables. Real DuckDB files; no HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import duckdb
+import pytest
+
+from connectors.destinations import DuckDBDestination
+from connectors.http import DailyLimitExceeded
+from connectors.streams import (
+    Page,
+    Related,
+    RestartWindow,
+    Source,
+    StreamSpec,
+    Window,
+    plan_run,
+    select_streams,
+    sync_source,
+    sync_stream,
+    windows,
+)
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+COLUMNS = {"id": "VARCHAR", "updated": "TIMESTAMPTZ", "value": "VARCHAR", "deleted": "BOOLEAN"}
+SPEC = StreamSpec(
+    name="things",
+    resource="things",
+    cursor_field="updated",
+    deleted_field="deleted",
+    lookback=timedelta(minutes=10),
+    checkpoint_pages=2,
+    columns=tuple(COLUMNS),
+)
+
+
+def thing(i: int, minutes: int, value: str = "v1", deleted: bool = False) -> dict[str, Any]:
+    return {"id": f"t{i:04d}", "updated": T0 + timedelta(minutes=minutes), "value": value,
+            "deleted": deleted}  # fmt: skip
+
+
+class Die(BaseException):
+    """The process dying (not an error a runner could handle)."""
+
+
+@dataclass
+class FakeSource(Source):
+    """Serves ``records`` in cursor order (or not), ``page_size`` at a time."""
+
+    records: list[dict[str, Any]]
+    page_size: int = 3
+    ordered: bool = True
+    die_after_pages: int | None = None
+    expire_after_pages: list[int] = field(default_factory=list)  # one RestartWindow per entry
+    unwindowed: list[dict[str, Any]] = field(default_factory=list)
+    related: bool = False
+    name: str = "fake"
+    windows_read: list[Window] = field(default_factory=list)
+    pages_served: int = 0
+
+    def __post_init__(self) -> None:
+        self.client = SimpleNamespace(
+            server_now=NOW, stats=SimpleNamespace(retries=0), close=lambda: None
+        )
+
+    def streams(self, names=None):
+        return select_streams([SPEC], names)
+
+    def read(self, spec: StreamSpec, window: Window) -> Iterator[Page]:
+        self.windows_read.append(window)
+        chosen = [
+            r for r in self.records
+            if (window.start is None or r["updated"] >= window.start)
+            and (window.end is None or r["updated"] < window.end)
+        ]  # fmt: skip
+        chosen.sort(key=lambda r: (r["updated"], r["id"]), reverse=not self.ordered)
+        for served_here, start in enumerate(range(0, len(chosen), self.page_size)):
+            if self.expire_after_pages and served_here == self.expire_after_pages[0]:
+                self.expire_after_pages.pop(0)
+                raise RestartWindow("locator expired")
+            if self.pages_served == self.die_after_pages:
+                raise Die
+            rows = chosen[start : start + self.page_size]
+            self.pages_served += 1
+            yield Page(
+                [{k: v for k, v in r.items() if k != "links"} for r in rows],
+                COLUMNS,
+                max(r["updated"] for r in rows),
+                self.ordered,
+                related=self._related(rows) if self.related else [],
+            )
+
+    def _related(self, rows):
+        links = [{"from_id": r["id"], "to_id": t} for r in rows for t in r.get("links", ())]
+        columns = {"from_id": "VARCHAR", "to_id": "VARCHAR"}
+        ids = [r["id"] for r in rows]
+        return [Related("thing_links", links, columns, ("from_id", "to_id"),
+                        parent_column="from_id", parents=ids)]  # fmt: skip
+
+    def read_unwindowed(self, spec):
+        if self.unwindowed:
+            yield Page([dict(r) for r in self.unwindowed], COLUMNS, ordered=False)
+
+    def keys(self, spec):
+        return [r["id"] for r in self.records]
+
+
+def sync(source: FakeSource, warehouse, spec: StreamSpec = SPEC, **kwargs):
+    with DuckDBDestination(warehouse).open_sync("fake") as s:
+        return sync_stream(source, spec, s, **kwargs)
+
+
+def state(warehouse) -> dict[str, Any]:
+    return DuckDBDestination(warehouse).get_state("fake", "things")
+
+
+def rows(warehouse, table="things") -> dict[str, tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            r[0]: r[1:]
+            for r in con.execute(
+                f"SELECT * EXCLUDE (_synced_at, _sync_id, _row_hash) FROM raw_fake.{table}"
+            ).fetchall()
+        }
+
+
+# -- planning ----------------------------------------------------------------------------------
+
+
+def test_windows_are_half_open_and_cover_the_range():
+    day = timedelta(days=1)
+    got = windows(T0, T0 + 2.5 * day, day)
+    assert [(w.start, w.end) for w in got] == [
+        (T0, T0 + day), (T0 + day, T0 + 2 * day), (T0 + 2 * day, T0 + 2.5 * day)
+    ]  # fmt: skip
+    assert windows(None, NOW, day) == [Window(None, NOW)]
+    assert windows(T0, NOW, None) == [Window(T0, NOW)]
+    assert windows(NOW, T0, day) == []
+
+
+def test_plans():
+    assert plan_run(SPEC, {}, NOW).full_pass  # first run
+    incremental = plan_run(SPEC, {"cursor": T0.isoformat(), "columns": list(COLUMNS)}, NOW)
+    assert not incremental.full_pass and incremental.resume_from == T0 and incremental.end == NOW
+    saved = {"cursor": T0.isoformat(), "columns": list(COLUMNS)}
+    assert plan_run(SPEC, saved, NOW, full_refresh=True).full_pass
+    assert plan_run(SPEC, {**saved, "columns": ["id"]}, NOW).full_pass  # a column appeared
+    assert not plan_run(SPEC, {**saved, "columns": [*COLUMNS, "gone"]}, NOW).full_pass
+    interrupted = plan_run(SPEC, {**saved, "full_pass_started": NOW.isoformat()}, NOW)
+    assert interrupted.full_pass and interrupted.resume_from == T0  # resumes, not restarts
+    weekly = StreamSpec("things", "things", cursor_field="updated",
+                        full_pass_every=timedelta(days=7))  # fmt: skip
+    assert plan_run(weekly, {"cursor": T0.isoformat(), "full_pass_at": (NOW - timedelta(days=8)).isoformat()},
+                    NOW).full_pass  # fmt: skip
+    assert not plan_run(
+        weekly, {"cursor": T0.isoformat(), "full_pass_at": (NOW - timedelta(days=1)).isoformat()},
+        NOW,
+    ).full_pass  # fmt: skip
+    assert plan_run(StreamSpec("x", "x"), {}, NOW).end is None  # no cursor: everything, always
+
+
+def test_select_streams_by_table_or_resource_name():
+    other = StreamSpec("opportunity", "Opportunity")
+    assert select_streams([SPEC, other], ["OPPORTUNITY"]) == [other]
+    assert select_streams([SPEC, other], None) == [SPEC, other]
+    with pytest.raises(ValueError, match="unknown stream"):
+        select_streams([SPEC], ["nope"])
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def test_first_run_then_incremental_with_lookback(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    source = FakeSource([thing(i, i) for i in range(10)])
+    run = sync(source, warehouse)
+    assert (run.mode, run.fetched, run.inserted, run.pages) == ("full", 10, 10, 4)
+    assert state(warehouse)["cursor"] == (T0 + timedelta(minutes=9)).isoformat()
+    assert source.windows_read == [Window(None, NOW)]
+
+    source.records.append(thing(10, 30, "new"))
+    source.records[9] = thing(9, 9, "changed in place")  # same cursor: not read again
+    run = sync(source, warehouse)
+    assert run.mode == "incremental"
+    assert source.windows_read[-1] == Window(T0 + timedelta(minutes=-1), NOW)  # 9 min - 10 min
+    assert (run.inserted, run.updated) == (1, 1)  # rows 0..8 re-read unchanged; row 9 changed
+    assert len(rows(warehouse)) == 11
+
+
+def test_bookmark_is_never_past_the_stream_start(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    future = thing(1, 0)
+    future["updated"] = NOW + timedelta(days=3)  # a clock-skewed record
+    source = FakeSource([thing(0, 0), future])
+    source.read = lambda spec, window: iter([Page(source.records, COLUMNS, future["updated"])])
+    sync(source, warehouse)
+    assert state(warehouse)["cursor"] == NOW.isoformat()
+
+
+def test_a_crash_resumes_from_the_last_checkpoint_and_loses_nothing(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    records = [thing(i, i // 2) for i in range(20)]  # pairs share a timestamp
+    source = FakeSource(records, die_after_pages=5)  # checkpoints after pages 2 and 4
+    with pytest.raises(Die):
+        sync(source, warehouse)
+    assert len(rows(warehouse)) == 12
+    saved = state(warehouse)
+    assert saved["cursor"] == (T0 + timedelta(minutes=5)).isoformat()  # row 11 is at minute 5
+    assert "full_pass_started" in saved
+
+    source.die_after_pages = None
+    run = sync(source, warehouse)
+    assert run.mode == "full"  # the interrupted pass, resumed
+    assert len(rows(warehouse)) == 20
+    assert "full_pass_started" not in state(warehouse) and state(warehouse)["full_pass_at"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_fake.things__versions").fetchone()[0] == 20
+
+
+def test_unordered_pages_move_the_bookmark_only_when_the_window_is_done(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    source = FakeSource([thing(i, i) for i in range(12)], ordered=False, die_after_pages=3)
+    with pytest.raises(Die):
+        sync(source, warehouse)
+    assert state(warehouse)["cursor"] is None  # 6 rows landed, but not the oldest ones
+    source.die_after_pages = None
+    sync(source, warehouse)
+    assert state(warehouse)["cursor"] == (T0 + timedelta(minutes=11)).isoformat()
+    assert len(rows(warehouse)) == 12
+
+
+def test_an_expired_paging_cursor_restarts_the_window_at_its_checkpoint(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    source = FakeSource([thing(i, i) for i in range(12)], expire_after_pages=[3])
+    run = sync(source, warehouse)
+    assert run.restarts == 1 and len(rows(warehouse)) == 12
+    assert source.windows_read[1].start == T0 + timedelta(minutes=8)  # after pages 1-3
+
+
+def test_restarts_without_progress_give_up(tmp_path):
+    source = FakeSource([thing(i, i) for i in range(12)], expire_after_pages=[0] * 10)
+    with pytest.raises(RuntimeError, match="restarted 6 times without progress"):
+        sync(source, tmp_path / "w.duckdb")
+
+
+def test_soft_and_hard_deletes(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    hard = StreamSpec(**{**SPEC.__dict__, "hard_deletes": True})
+    source = FakeSource([thing(i, i) for i in range(6)])
+    sync(source, warehouse, hard)
+    source.records[1] = thing(1, 20, deleted=True)  # soft: the record says so
+    del source.records[2]  # hard: it is just gone
+    run = sync(source, warehouse, hard)
+    assert run.deleted == 2
+    flags = {key: (row[2], row[3]) for key, row in rows(warehouse).items()}  # deleted, _is_deleted
+    assert flags["t0001"] == (True, True)
+    assert flags["t0002"] == (False, True)
+    assert sum(1 for flag in flags.values() if flag[1]) == 2
+
+
+def test_related_rows_land_with_their_page_and_lost_ones_are_flagged(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    records = [thing(i, i) | {"links": [f"a{i}", f"b{i}"]} for i in range(4)]
+    source = FakeSource(records, related=True)
+    sync(source, warehouse)
+    links = "SELECT from_id, to_id FROM raw_fake.thing_links WHERE _is_deleted = ? ORDER BY 1, 2"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert len(con.execute(links, [False]).fetchall()) == 8
+    source.records[0] = thing(0, 30) | {"links": ["a0"]}  # b0 was removed
+    sync(source, warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(links, [True]).fetchall() == [("t0000", "b0")]
+        assert len(con.execute(links, [False]).fetchall()) == 7
+
+
+def test_unwindowed_pages_land_without_moving_the_bookmark(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    archived = thing(99, 60 * 24 * 20, deleted=True)  # newer than anything in the windows
+    source = FakeSource([thing(i, i) for i in range(3)], unwindowed=[archived])
+    run = sync(source, warehouse)
+    assert run.fetched == 4 and "t0099" in rows(warehouse)
+    assert state(warehouse)["cursor"] == (T0 + timedelta(minutes=2)).isoformat()
+
+
+def test_sync_log_and_progress(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    seen = []
+    source = FakeSource([thing(i, i) for i in range(7)])
+    run = sync(source, warehouse, on_progress=lambda r: seen.append((r.status, r.fetched)))
+    assert seen[0] == ("running", 3) and seen[-1] == ("success", 7)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        log = con.execute(
+            "SELECT status, records_fetched, records_landed, records_quarantined, pages, cursor "
+            "FROM raw_meta.sync_log"
+        ).fetchall()
+    assert log == [("success", 7, 7, 0, 3, run.cursor)]
+
+
+def test_a_failing_stream_does_not_stop_the_others_but_a_fatal_error_does(tmp_path):
+    class Failing(FakeSource):
+        def streams(self, names=None):
+            return [StreamSpec("broken", "broken"), SPEC]
+
+        def read(self, spec, window):
+            if spec.name == "broken":
+                raise ValueError("bad page")
+            yield from super().read(spec, window)
+
+    with DuckDBDestination(tmp_path / "w.duckdb").open_sync("fake") as s:
+        source = Failing([thing(0, 0)])
+        runs = sync_source(source, s, source.streams())
+    assert [(r.stream, r.status) for r in runs] == [("broken", "failed"), ("things", "success")]
+    assert runs[0].error == "ValueError: bad page"
+
+    class Exhausted(Failing):
+        def read(self, spec, window):
+            raise DailyLimitExceeded("used up", api="fake", method="GET", path="/")
+
+    with (
+        DuckDBDestination(tmp_path / "x.duckdb").open_sync("fake") as s,
+        pytest.raises(DailyLimitExceeded),
+    ):
+        source = Exhausted([])
+        sync_source(source, s, source.streams())
