@@ -8,14 +8,16 @@
     )
 }}
 
-{#-
+-- depends_on: {{ ref('int_opportunities_unioned') }}
+
+{#
     One row per sales activity (call, email, meeting, task) of both CRMs. Metrics count
     completed activities by completion date (sales-metrics §13.5).
 
     Incremental: activities loaded since the last run, new ones, and those of opportunities
     loaded since the last run are replaced (delete+insert by activity_id); activities that
     disappeared upstream are deleted.
--#}
+#}
 
 with
 

@@ -8,7 +8,9 @@
     )
 }}
 
-{#-
+-- depends_on: {{ ref('int_opportunities_unioned') }}
+
+{#
     Validity intervals [valid_from, valid_to) of each opportunity's state (stage, status,
     forecast category, probability, amount, close date, owner), reconstructed by replaying
     int_opportunity_events_unioned: each attribute keeps the value of the last event that set
@@ -17,7 +19,7 @@
 
     Incremental: opportunities with events loaded since the last run are recomputed whole
     (delete+insert by opportunity_id); opportunities that disappeared upstream are deleted.
--#}
+#}
 
 {%- set attributes = ['stage', 'amount', 'close_date', 'probability', 'forecast_category',
                       'owner', 'currency'] -%}
