@@ -47,6 +47,10 @@ SOURCES: dict[str, SourceEntry] = {
             ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET"),
             "connectors.salesforce:from_env",
         ),
+        SourceEntry("hubspot", ("HUBSPOT_ACCESS_TOKEN",), "connectors.hubspot:from_env"),
+        SourceEntry(
+            "google_ads", ("GOOGLE_ADS_DEVELOPER_TOKEN",), "connectors.google_ads:from_env"
+        ),
     )
 }
 

@@ -1,0 +1,306 @@
+"""HubSpot source against the emulator: full and incremental syncs, archived records, property
+history, associations, schema drift, the 10,000-result search window and rate limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from connectors.hubspot import ASSOCIATIONS, HubSpotSettings
+from connectors.ratelimit import RateLimits
+from emulator.server import hubspot as emulated
+from tests.connectors.hubspot_support import (
+    OBJECTS,
+    assert_all_succeeded,
+    compare_rows,
+    compare_snapshots,
+    expected_hubspot,
+    expected_objects,
+    hubspot_settings,
+    make_source,
+    relax_search,
+    run_sync,
+    snapshot,
+    table_rows,
+    versions_are_distinct,
+)
+
+AS_OF = dt.date(2026, 11, 26)
+TABLES = {
+    *OBJECTS,
+    "owners",
+    "deal_pipelines",
+    "deal_pipeline_stages",
+    "deal_property_history",
+    "email_events",
+    *(f"{a}_{b}_associations" for a, b in ASSOCIATIONS),
+}
+
+
+@pytest.fixture(scope="module")
+def seed2():
+    """An org with an archived deal and deactivated owners; search not rate limited."""
+    from emulator.server import start_emulator
+
+    with start_emulator(seed=2, scale="tiny", as_of=AS_OF) as running:
+        relax_search(running)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def full_sync(seed2, tmp_path_factory):
+    warehouse = tmp_path_factory.mktemp("hubspot") / "warehouse.duckdb"
+    runs = run_sync(seed2, warehouse)
+    return warehouse, runs
+
+
+def test_full_sync_equals_what_the_emulator_serves(seed2, full_sync):
+    warehouse, runs = full_sync
+    assert_all_succeeded(runs)
+    assert {run.stream: run.mode for run in runs if run.stream in OBJECTS} == dict.fromkeys(
+        OBJECTS, "full"
+    )
+    expected = expected_hubspot(seed2.state, ASSOCIATIONS)
+    actual = snapshot(warehouse)
+    assert set(actual) == TABLES
+    assert compare_snapshots(actual, expected) == []
+    for table, rows in expected.items():  # counts, spelled out
+        assert len(actual[table]) == len(rows), table
+    # The premise of this org: archived records and deactivated owners exist and are flagged.
+    deals = actual["deals"]
+    assert any(row["archived"] and row["_is_deleted"] for row in deals.values())
+    owners = actual["owners"]
+    assert any(row["archived"] for row in owners.values())
+
+
+def test_column_types_follow_the_properties_endpoint(full_sync):
+    warehouse, _runs = full_sync
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        types = dict(
+            con.execute(
+                "SELECT table_name || '.' || column_name, data_type FROM duckdb_columns() "
+                "WHERE schema_name = 'raw_hubspot'"
+            ).fetchall()
+        )
+    assert types["deals.id"] == "VARCHAR"
+    assert types["deals.amount"] == "DOUBLE"  # number
+    assert types["deals.closedate"] == "TIMESTAMP WITH TIME ZONE"  # datetime
+    assert types["deals.contract_start_date"] == "DATE"  # date
+    assert types["deals.hs_is_closed_won"] == "BOOLEAN"  # bool
+    assert types["deals.dealstage"] == "VARCHAR"  # enumeration
+    assert types["deals.archived"] == "BOOLEAN"
+    assert types["deals.archived_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["contacts.lastmodifieddate"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["owners.teams"] == "JSON"
+    assert types["deal_pipeline_stages.display_order"] == "INTEGER"
+    assert types["deal_pipeline_stages.probability"] == "DOUBLE"
+    assert types["deal_property_history.timestamp"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["deals_companies_associations.association_type_id"] == "INTEGER"
+    assert types["email_events.created"] == "TIMESTAMP WITH TIME ZONE"
+    for table in TABLES:
+        for column in ("_synced_at", "_sync_id", "_is_deleted", "_row_hash"):
+            assert f"{table}.{column}" in types
+            assert f"{table}__versions.{column}" in types
+
+
+def test_a_second_run_adds_no_version_and_keeps_the_tables(seed2, full_sync, tmp_path):
+    warehouse = tmp_path / "again.duckdb"
+    assert_all_succeeded(run_sync(seed2, warehouse))
+    before = snapshot(warehouse)
+    versions_before = versions_are_distinct(warehouse)
+    runs = run_sync(seed2, warehouse)
+    assert_all_succeeded(runs)
+    assert {run.stream: run.mode for run in runs if run.stream in OBJECTS} == dict.fromkeys(
+        OBJECTS, "incremental"
+    )
+    assert snapshot(warehouse) == before
+    assert versions_are_distinct(warehouse) == versions_before
+    assert all(rows == distinct for rows, distinct in versions_before.values())
+
+
+def test_bookmark_is_the_latest_change_seen_never_past_the_server_clock(seed2, full_sync):
+    from connectors.destinations import DuckDBDestination
+
+    warehouse, _runs = full_sync
+    now = seed2.state.now()
+    for obj in OBJECTS:
+        state = DuckDBDestination(warehouse).get_state("hubspot", obj)
+        cursor = dt.datetime.fromisoformat(state["cursor"])
+        served = emulated.served_frame(seed2.state, obj)
+        latest = pd.Timestamp(served["_cursor_ms"].max(), unit="ms", tz="UTC")
+        assert cursor == latest.to_pydatetime() <= now
+        assert "full_pass_at" in state and "full_pass_started" not in state
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental
+# --------------------------------------------------------------------------------------------
+
+
+def _stamp(state, hour: int) -> pd.Timestamp:
+    return pd.Timestamp(state.view.day) + pd.Timedelta(hours=hour)
+
+
+def archive_a_deal(state) -> str:
+    """Archive a live deal during the view day (what a user deleting it does)."""
+    deals = state.view.hubspot["deals"]
+    index = deals.index[~deals.archived.to_numpy()][0]
+    stamp = _stamp(state, 15)
+    deals.loc[index, ["archived"]] = True
+    for column in ("archivedAt", "updatedAt", "hs_lastmodifieddate"):
+        deals.loc[index, column] = stamp
+    return str(emulated.hs_ids(np.array([deals.loc[index, "id"]]))[0])
+
+
+def unassociate_a_contact(state) -> tuple[str, str]:
+    """Remove one deal-contact association (both directions) and touch the deal."""
+    assoc = state.view.hubspot["associations"]
+    pairs = assoc[(assoc.from_type == "deals") & (assoc.to_type == "contacts")]
+    counts = pairs.groupby("from_key").size()
+    deal = int(counts[counts >= 2].index[0])
+    contact = int(pairs[pairs.from_key == deal].to_key.iloc[0])
+    drop = ((assoc.from_key == deal) & (assoc.to_key == contact)) | (
+        (assoc.from_key == contact) & (assoc.to_key == deal)
+    )
+    state.view.hubspot["associations"] = assoc[~drop.to_numpy()].reset_index(drop=True)
+    deals = state.view.hubspot["deals"]
+    index = deals.index[deals.id.to_numpy() == deal][0]
+    for column in ("updatedAt", "hs_lastmodifieddate"):
+        deals.loc[index, column] = _stamp(state, 16)
+    ids = emulated.hs_ids(np.array([deal, contact]))
+    return str(ids[0]), str(ids[1])
+
+
+def test_incremental_after_a_day_equals_a_fresh_full_sync(make_emulator, tmp_path):
+    running = make_emulator(seed=2)
+    relax_search(running)
+    incremental = tmp_path / "incremental.duckdb"
+    assert_all_succeeded(run_sync(running, incremental))
+
+    running.state.advance(1)
+    archived = archive_a_deal(running.state)
+    deal, contact = unassociate_a_contact(running.state)
+    runs = run_sync(running, incremental)
+    assert_all_succeeded(runs)
+    assert {run.stream: run.mode for run in runs if run.stream in OBJECTS} == dict.fromkeys(
+        OBJECTS, "incremental"
+    )
+    fetched = {run.stream: run.fetched for run in runs}
+    assert fetched["deals"] < len(emulated.served_frame(running.state, "deals"))
+
+    fresh = tmp_path / "fresh.duckdb"
+    assert_all_succeeded(run_sync(running, fresh))
+    assert compare_snapshots(snapshot(incremental), snapshot(fresh)) == []
+    assert (
+        compare_snapshots(snapshot(incremental), expected_hubspot(running.state, ASSOCIATIONS))
+        == []
+    )
+
+    deals = table_rows(incremental, "deals")
+    assert deals[(archived,)]["archived"] and deals[(archived,)]["_is_deleted"]
+    links = table_rows(incremental, "deals_contacts_associations")
+    removed = {k: r for k, r in links.items() if k[:2] == (deal, contact)}
+    assert removed and all(r["_is_deleted"] for r in removed.values())
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        versions = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE _is_deleted) FROM raw_hubspot.deals__versions "
+            "WHERE id = ?",
+            [archived],
+        ).fetchone()
+    assert versions == (2, 1)  # the live version and the archived one
+    assert all(r == d for r, d in versions_are_distinct(incremental).values())
+
+
+def test_a_new_property_adds_a_column_and_fills_it_for_every_record(make_emulator, tmp_path):
+    """A custom property appears (``drift_field`` of the schema_drift fault, the org's own
+    ``competitor``) with values on records whose modification time did not move: the new column
+    makes the runner read the object in full once, so every record gets its value."""
+    running = make_emulator(seed=2)
+    relax_search(running)
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert_all_succeeded(run_sync(running, warehouse))
+    assert "drift_field" not in next(iter(table_rows(warehouse, "deals").values()))
+    running.state.advance(3)
+    running.state.faults.update({"schema_drift": 1})
+    runs = run_sync(running, warehouse)
+    assert_all_succeeded(runs)
+    modes = {run.stream: run.mode for run in runs}
+    assert modes["deals"] == "full" and modes["contacts"] == "incremental"
+    expected = expected_objects(running.state, "deals")
+    assert all("drift_field" in row and "competitor" in row for row in expected.values())
+    assert sum(1 for row in expected.values() if row["drift_field"]) > len(expected) / 2
+    assert compare_rows("deals", table_rows(warehouse, "deals"), expected) == []
+    runs = run_sync(running, warehouse, streams=["deals"])
+    assert [run.mode for run in runs] == ["incremental"]  # once is enough
+
+
+# --------------------------------------------------------------------------------------------
+# The 10,000-result search window
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keyset", [True, False], ids=["keyset", "offset-then-reanchor"])
+def test_more_than_10k_contacts_sharing_one_timestamp_are_all_read(keyset, make_emulator, tmp_path):
+    running = make_emulator()
+    relax_search(running)
+    warehouse = tmp_path / "warehouse.duckdb"
+    settings = {"search_keyset": keyset, "checkpoint_pages": 20}
+    assert_all_succeeded(run_sync(running, warehouse, streams=["contacts"], **settings))
+    imported = emulated.bulk_import(running.state, "contacts", 12_000)
+    source = make_source(running, **settings)
+    runs = run_sync(running, warehouse, streams=["contacts"], source=source)
+    assert_all_succeeded(runs)
+    assert runs[0].mode == "incremental" and runs[0].fetched >= 12_000
+    expected = expected_objects(running.state, "contacts")
+    shared = [r for r in expected.values() if r["lastmodifieddate"].startswith(
+        imported["timestamp"][:19])]  # fmt: skip
+    assert len(shared) >= 12_000
+    assert compare_rows("contacts", table_rows(warehouse, "contacts"), expected) == []
+    assert source.client.stats.retries == 0  # never asked past the window (a 400)
+
+
+# --------------------------------------------------------------------------------------------
+# Rate limits
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_default_buckets_keep_under_the_search_limit(make_emulator, tmp_path):
+    """The emulator's search limit is on (5 requests/s); the shared buckets pace us below it."""
+    running = make_emulator(seed=2)
+    warehouse = tmp_path / "warehouse.duckdb"
+    streams = ["companies", "contacts", "deals"]
+    assert_all_succeeded(run_sync(running, warehouse, streams=streams))
+    running.state.advance(1)
+    source = make_source(running, rate_limits=RateLimits())
+    started = time.monotonic()
+    runs = run_sync(running, warehouse, streams=streams, source=source)
+    assert_all_succeeded(runs)
+    assert {run.mode for run in runs} == {"incremental"}
+    assert source.client.stats.retries == 0
+    assert source.search_limiter is not None and source.search_limiter.rate == 4.0
+    assert time.monotonic() - started >= 2 * 0.25  # three searches, 4 per second at most
+
+
+def test_a_search_429_secondly_is_waited_out_and_retried(make_emulator, tmp_path):
+    running = make_emulator(seed=2)
+    warehouse = tmp_path / "warehouse.duckdb"
+    streams = ["companies", "contacts", "deals"]
+    assert_all_succeeded(run_sync(running, warehouse, streams=streams))
+    running.state.advance(1)
+    hubspot_settings(running, search_requests_per_second=1)
+    source = make_source(running)  # no client-side bucket: the server's 429 paces us
+    source.client._sleep = time.sleep  # the 429 must really be waited out
+    runs = run_sync(running, warehouse, streams=streams, source=source)
+    assert_all_succeeded(runs)
+    assert source.client.stats.retries >= 1
+    assert source.client.stats.retry_wait_seconds >= 1.0  # SECONDLY: about a second
+
+
+def test_settings_are_data(make_emulator):
+    assert HubSpotSettings().search_page_size == 200
+    assert HubSpotSettings().history_page_size == 50
