@@ -157,7 +157,9 @@ def _hubspot_tables(truth_dir: Path) -> dict:
             "created_at": owners.createdAt,
             "updated_at": owners.updatedAt,
             "teams": teams,
-            "primary_team_id": [str(int(t)) if ok else None for t, ok in zip(owners.teamId, has_team, strict=True)],
+            "primary_team_id": [
+                str(int(t)) if ok else None for t, ok in zip(owners.teamId, has_team, strict=True)
+            ],
             "primary_team_name": owners.teamName.where(has_team, None),
         }
     )
@@ -182,7 +184,12 @@ def _hubspot_tables(truth_dir: Path) -> dict:
     )
 
     pipelines = pd.DataFrame(
-        {"id": [HS_PIPELINE_ID], "label": ["Sales Pipeline"], "display_order": [0], "archived": [False]}
+        {
+            "id": [HS_PIPELINE_ID],
+            "label": ["Sales Pipeline"],
+            "display_order": [0],
+            "archived": [False],
+        }
     )
     out[("raw_hubspot", "deal_pipelines")] = (
         pipelines,
@@ -347,7 +354,9 @@ def _land(
     deleted = f"coalesce({quote_ident(deleted_field)}, false)" if deleted_field else "false"
     con.execute(f"create or replace temp table _incoming as select {casts} from _incoming_arrow")
     con.unregister("_incoming_arrow")
-    source_struct = "struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in columns) + ")"
+    source_struct = (
+        "struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c in columns) + ")"
+    )
     con.execute(
         f"create or replace temp table _stage as select *, {deleted} as _is_deleted, "
         f"md5(cast({source_struct} as varchar) || cast({deleted} as varchar)) as _row_hash "
