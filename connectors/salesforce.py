@@ -120,7 +120,7 @@ class SalesforceSettings:
     page_size: int = 2000
     formula_refresh_every: timedelta | None = timedelta(days=7)
     bulk_threshold: int | None = 200_000
-    bulk_chunk_rows: int = 50_000
+    bulk_chunk_rows: int = 10_000  # rows per results request: what one page holds in memory
     bulk_poll_seconds: tuple[float, float] = (0.5, 2.0)
     max_url_length: int = 16_000
 

@@ -8,8 +8,9 @@ Salesforce, HubSpot and Google Ads:
   ``--full-refresh`` and when a periodic full pass is due; stop at the API server's clock taken
   when the stream starts (never the local clock);
 * **slices**: half-open windows ``[start, end)`` of ``spec.window``;
-* **checkpoints**: every ``spec.checkpoint_pages`` pages the records and the new state land in
-  one destination transaction, so a crash at any instant resumes from the last checkpoint and
+* **checkpoints**: every ``spec.checkpoint_pages`` pages (or ``spec.checkpoint_rows`` records,
+  whichever comes first, which bounds memory) the records and the new state land in one
+  destination transaction, so a crash at any instant resumes from the last checkpoint and
   the rerun re-fetches exactly what is missing (rewrites are idempotent in the destination);
 * **restarts**: a window whose paging cursor expired (:class:`RestartWindow`) is read again from
   its last checkpoint;
@@ -80,6 +81,7 @@ class StreamSpec:
     lookback: timedelta = timedelta(0)
     full_pass_every: timedelta | None = None
     checkpoint_pages: int = 5
+    checkpoint_rows: int = 10_000
     columns: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -323,7 +325,10 @@ class StreamRunner:
         except BaseException as exc:
             self.run.status = "failed"
             self.run.error = f"{type(exc).__name__}: {exc}"
-            self._finish()
+            try:
+                self._finish()
+            except Exception:  # never hide the error that failed the stream
+                log.exception("%s %s: could not record the failure", *self._names())
             raise
         self.run.status = "success"
         self._finish()
@@ -389,7 +394,8 @@ class StreamRunner:
         self.run.fetched += len(page.records)
         self.run.pages += 1
         self._buffer.append(page)
-        if len(self._buffer) >= self.spec.checkpoint_pages:
+        rows = sum(len(p.records) for p in self._buffer)
+        if len(self._buffer) >= self.spec.checkpoint_pages or rows >= self.spec.checkpoint_rows:
             self._flush()
         else:
             self._report()
