@@ -379,10 +379,15 @@ class SalesforceSource(Source):
 
     def read(self, spec: StreamSpec, window: Window) -> Iterator[Page]:
         schema = self.describe(spec.resource)
-        if window.start is None and self._wants_bulk(schema, window):
-            yield from self._bulk_pages(schema, window)
-        else:
+        job = self._bulk_job(schema, window) if window.start is None else None
+        if job is None:
             yield from self._rest_pages(spec.resource, window)
+            return
+        try:
+            self._await_bulk_job(job)
+            yield from self._bulk_results(schema, job)
+        finally:
+            self._delete_bulk_job(job)
 
     def keys(self, spec: StreamSpec) -> Iterator[str]:
         schema = self.describe(spec.resource)
@@ -398,7 +403,7 @@ class SalesforceSource(Source):
             if other_chunks:
                 records = self._complete(schema, records, other_chunks)
             yield Page(
-                records=[self._row(schema, record) for record in records],
+                records=[_row(schema.fields, record) for record in records],
                 columns=schema.columns,
                 max_cursor=self._max_cursor(records, cursor.api_name if cursor else None),
                 ordered=cursor is not None,
@@ -494,13 +499,6 @@ class SalesforceSource(Source):
         for start in range(0, len(ids), size):
             yield ids[start : start + size]
 
-    def _row(self, schema: ObjectSchema, record: Mapping[str, Any]) -> dict[str, Any]:
-        row = {}
-        for f in schema.fields:
-            value = record.get(f.api_name)
-            row[f.column] = any_text(value) if f.sf_type == "anyType" else value
-        return row
-
     @staticmethod
     def _max_cursor(records: Iterable[Mapping[str, Any]], cursor: str | None) -> datetime | None:
         if cursor is None:
@@ -510,13 +508,27 @@ class SalesforceSource(Source):
 
     # -- Bulk API 2.0 ----------------------------------------------------------------------
 
-    def _wants_bulk(self, schema: ObjectSchema, window: Window) -> bool:
+    def _bulk_job(self, schema: ObjectSchema, window: Window) -> str | None:
+        """A Bulk API 2.0 query job when the read is larger than ``bulk_threshold`` rows;
+        ``None`` means read over REST (small, or an object Bulk does not support)."""
         threshold = self.settings.bulk_threshold
         if threshold is None:
-            return False
+            return None
         count = self.count(schema, window)
-        log.info("salesforce %s: %d rows to load", schema.name, count)
-        return count > threshold
+        log.info("salesforce %s: %d rows to read", schema.name, count)
+        if count <= threshold:
+            return None
+        fields = ", ".join(f.api_name for f in _bulk_fields(schema))
+        # No ORDER BY: Bulk results come in chunks whose order is not guaranteed anyway, so
+        # these pages are marked unordered and the bookmark moves only when the job has landed.
+        soql = f"SELECT {fields} FROM {schema.name}{window_filter(schema, window)}"
+        try:
+            return self._create_bulk_job(soql, schema.query_all)
+        except ApiError as exc:
+            if exc.status != 400:
+                raise
+            log.warning("salesforce %s: Bulk API refused (%s); reading over REST", schema.name, exc)
+            return None
 
     def count(self, schema: ObjectSchema, window: Window) -> int:
         """Rows in ``window`` (deleted ones included where they are read)."""
@@ -524,19 +536,6 @@ class SalesforceSource(Source):
         endpoint = "queryAll" if schema.query_all else "query"
         payload = self.client.get_json(f"{self.api}/{endpoint}", {"q": soql})
         return int(payload.get("totalSize", 0))
-
-    def _bulk_pages(self, schema: ObjectSchema, window: Window) -> Iterator[Page]:
-        """A Bulk API 2.0 query job, downloaded chunk by chunk. Its rows are not in cursor
-        order, so the bookmark moves only once the whole job has landed."""
-        fields = [f.api_name for f in schema.fields if f.sf_type not in COMPOUND_TYPES]
-        # No ORDER BY: Bulk results come in chunks whose order is not guaranteed anyway.
-        soql = f"SELECT {', '.join(fields)} FROM {schema.name}{window_filter(schema, window)}"
-        job = self._create_bulk_job(soql, schema.query_all)
-        try:
-            self._await_bulk_job(job)
-            yield from self._bulk_results(schema, job)
-        finally:
-            self._delete_bulk_job(job)
 
     def _create_bulk_job(self, soql: str, query_all: bool) -> str:
         body = {
@@ -568,9 +567,8 @@ class SalesforceSource(Source):
     def _bulk_results(self, schema: ObjectSchema, job: str) -> Iterator[Page]:
         locator: str | None = None
         cursor = schema.cursor
-        columns = {
-            f.column: f.warehouse_type for f in schema.fields if f.sf_type not in COMPOUND_TYPES
-        }
+        fields = _bulk_fields(schema)
+        columns = {f.column: f.warehouse_type for f in fields}
         while True:
             params: dict[str, Any] = {"maxRecords": self.settings.bulk_chunk_rows}
             if locator:
@@ -590,7 +588,7 @@ class SalesforceSource(Source):
                     f"bulk job {job}: {len(records)} rows parsed, {announced} announced"
                 )
             yield Page(
-                records=[self._row(schema, record) for record in records],
+                records=[_row(fields, record) for record in records],
                 columns=columns,
                 max_cursor=self._max_cursor(records, cursor.api_name if cursor else None),
                 ordered=False,
@@ -609,6 +607,20 @@ class SalesforceSource(Source):
 # --------------------------------------------------------------------------------------------
 # Helpers and construction
 # --------------------------------------------------------------------------------------------
+
+
+def _row(fields: Iterable[SfField], record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record under its column names, ``anyType`` values as text."""
+    row = {}
+    for f in fields:
+        value = record.get(f.api_name)
+        row[f.column] = any_text(value) if f.sf_type == "anyType" else value
+    return row
+
+
+def _bulk_fields(schema: ObjectSchema) -> tuple[SfField, ...]:
+    """Bulk API 2.0 rejects compound fields (address, location)."""
+    return tuple(f for f in schema.fields if f.sf_type not in COMPOUND_TYPES)
 
 
 def _records(payload: Any) -> list[dict[str, Any]]:

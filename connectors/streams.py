@@ -14,6 +14,10 @@ Salesforce, HubSpot and Google Ads:
   the rerun re-fetches exactly what is missing (rewrites are idempotent in the destination);
 * **restarts**: a window whose paging cursor expired (:class:`RestartWindow`) is read again from
   its last checkpoint;
+* **related rows** (:class:`Related`, e.g. associations) land with their page; rows their
+  parents no longer have are flagged ``_is_deleted``;
+* **unwindowed records** (:meth:`Source.read_unwindowed`, e.g. archived records no window
+  selects) land after the windows without moving the bookmark;
 * **hard deletes**: keys missing from the source's full key list are flagged ``_is_deleted``;
 * **run metadata** (:class:`StreamRun`) and progress callbacks for a terminal display.
 
@@ -33,7 +37,14 @@ State of a stream, saved as JSON in ``raw_meta.stream_state``:
     no incremental read would bring (their cursor did not move).
 
 A new source implements :class:`Source` (``streams``, ``read`` and, for hard deletes, ``keys``)
-and declares its streams; see :mod:`connectors.salesforce`.
+and declares its streams, e.g.::
+
+    StreamSpec(name="deals", resource="/crm/v3/objects/deals", cursor_field="hs_lastmodifieddate",
+               deleted_field="archived", lookback=timedelta(days=1), columns=("id", ...))
+
+``read(spec, window)`` yields :class:`Page` objects with warehouse-named records; see
+:mod:`connectors.salesforce`, :mod:`connectors.hubspot`, :mod:`connectors.google_ads`. The
+source is then listed once in :data:`connectors.extract.SOURCES`.
 """
 
 from __future__ import annotations
@@ -181,19 +192,13 @@ class Source(ABC):
 def select_streams(specs: Sequence[StreamSpec], names: Collection[str] | None) -> list[StreamSpec]:
     """The specs named by table or resource name (case-insensitive); all when ``names`` is empty.
 
-    An unknown name is an error that lists the known ones.
+    Names a source does not know are ignored here: with several sources a name belongs to one
+    of them, and ``salesops extract`` reports the names no source knew.
     """
     if not names:
         return list(specs)
     wanted = {name.lower() for name in names}
-    chosen = [s for s in specs if s.name.lower() in wanted or s.resource.lower() in wanted]
-    known = {n for s in chosen for n in (s.name.lower(), s.resource.lower())}
-    unknown = sorted(wanted - known)
-    if unknown:
-        raise ValueError(
-            f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(s.name for s in specs)}"
-        )
-    return chosen
+    return [s for s in specs if s.name.lower() in wanted or s.resource.lower() in wanted]
 
 
 # --------------------------------------------------------------------------------------------

@@ -228,3 +228,17 @@ def test_wide_objects_are_queried_in_field_chunks_merged_on_id(emulator, tmp_pat
     assert sum("Id+IN+" in url for url in urls) >= 5
     for obj in SF_OBJECTS:
         assert differences(warehouse, emulator.state.view, obj) == []
+
+
+def test_an_object_bulk_refuses_is_read_over_rest(emulator, tmp_path):
+    from connectors.http import ApiError
+
+    source = make_source(emulator, bulk_threshold=10)
+
+    def refuse(soql, query_all):
+        raise ApiError("INVALIDENTITY", api="salesforce", method="POST", path="/", status=400)
+
+    source._create_bulk_job = refuse
+    warehouse = tmp_path / "warehouse.duckdb"
+    assert_all_succeeded(run_sync(emulator, warehouse, source=source, streams=["Task"]))
+    assert differences(warehouse, emulator.state.view, "Task") == []
