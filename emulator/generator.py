@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from emulator import scales as S
 from emulator.rand import Rand
@@ -185,6 +186,23 @@ ADS_CAMPAIGNS = [
 ]
 
 
+EVENT_CATEGORIES = ["Pipeline", "BestCase", "MostLikely", "Forecast", "Closed", "Omitted"]
+# Columns of an opportunity event and the value of a field the event does not set.
+EVENT_NULLS = {
+    "row": -1,
+    "ts": -1,
+    "stage": np.nan,
+    "amount": np.nan,
+    "close_day": np.nan,
+    "owner": np.nan,
+    "category": -1,
+    "probability": np.nan,
+    "created_event": False,
+    "closed_event": False,
+    "deleted": False,
+}
+
+
 @dataclass
 class Timeline:
     """The canonical org: frames of int64 keys, ms timestamps and day numbers."""
@@ -216,6 +234,60 @@ class Timeline:
     @property
     def horizon_end_ms(self) -> int:
         return (self.horizon_day + 1) * DAY_MS
+
+
+def _ordinals(counts) -> np.ndarray:
+    """0, 1, ... c - 1 for each count c, concatenated."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts
+    )
+
+
+def text_array(table, codes) -> pd.api.extensions.ExtensionArray:
+    """``table[codes]`` as a pandas ``str`` array (code -1 or a None entry is null), built in Arrow.
+
+    Same values as a numpy or object array of the strings, without a Python object per row.
+    """
+    table = list(table)
+    null = np.array([value is None for value in table] + [True])
+    codes = np.asarray(codes)
+    index = np.where(codes < 0, len(table), codes).astype(np.int32)
+    dictionary = pa.array(["" if v is None else str(v) for v in table] + [""], pa.large_string())
+    indices = pa.array(index, mask=null[index]) if len(index) else pa.array([], pa.int32())
+    return pd.array(
+        pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.large_string()), dtype="str"
+    )
+
+
+def _lookup(values, mapping: dict) -> np.ndarray:
+    """``pd.Series(values).map(mapping).to_numpy()`` for a mapping to floats (NaN if missing)."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    table = np.array([mapping.get(v, np.nan) for v in distinct] + [np.nan], dtype=np.float64)
+    return table[codes]
+
+
+def _select(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """``frame[mask].reset_index(drop=True)``, without a copy when every row is kept."""
+    if mask.all() and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
+        return frame
+    return frame[mask].reset_index(drop=True)
+
+
+def _stable_order(*keys) -> np.ndarray:
+    """``np.lexsort(keys[::-1])`` (sort by the first key, then the next; stable) for non-negative
+    integer-like keys, as one stable sort of a packed int64 key where the ranges fit."""
+    packed = np.zeros(len(keys[0]), dtype=np.int64)
+    bits = 0
+    for k in reversed(keys):
+        k = np.asarray(k).astype(np.int64)
+        low = int(k.min()) if len(k) else 0
+        width = int(k.max() - low).bit_length() if len(k) else 0
+        if bits + width > 62:
+            return np.lexsort(tuple(np.asarray(k) for k in reversed(keys)))
+        packed |= (k - low) << bits
+        bits += width
+    return np.argsort(packed, kind="stable")
 
 
 def org_start(as_of: dt.date) -> dt.date:
@@ -525,11 +597,9 @@ class _Builder:
         return np.where(ok, pos, -1)
 
     def _person_names(self, stream: str, keys: np.ndarray):
-        first = FIRST_NAMES[
-            (self.r.uniform(stream + ":first", keys) * len(FIRST_NAMES)).astype(int)
-        ]
-        last = LAST_NAMES[(self.r.uniform(stream + ":last", keys) * len(LAST_NAMES)).astype(int)]
-        return first, last
+        first = (self.r.uniform(stream + ":first", keys) * len(FIRST_NAMES)).astype(int)
+        last = (self.r.uniform(stream + ":last", keys) * len(LAST_NAMES)).astype(int)
+        return text_array(FIRST_NAMES, first), text_array(LAST_NAMES, last)
 
     # ---------------------------------------------------------------- accounts and contacts
     def _accounts(self) -> pd.DataFrame:
@@ -565,16 +635,15 @@ class _Builder:
         names = pd.Series(words).str.cat([pd.Series(words2), pd.Series(suffix)], sep=" ")
         names = names + " " + pd.Series(idx).astype(str)
         segment = team.segment.to_numpy()
-        revenue_median = pd.Series(segment).map(
-            {"SMB": 8e6, "Mid-Market": 90e6, "Enterprise": 1.5e9}
-        )
+        revenue_median = _lookup(segment, {"SMB": 8e6, "Mid-Market": 90e6, "Enterprise": 1.5e9})
         region = team.region.to_numpy()
-        country = np.array(
-            [
-                COUNTRIES[g][int(u * len(COUNTRIES[g]))]
-                for g, u in zip(region, r.uniform("account:country", idx), strict=False)
+        u_country = r.uniform("account:country", idx)
+        country = np.empty(len(idx), dtype=object)
+        for g, options in COUNTRIES.items():
+            sel = region == g
+            country[sel] = np.array(options, dtype=object)[
+                (u_country[sel] * len(options)).astype(np.int64)
             ]
-        )
         frame = pd.DataFrame(
             {
                 "account": idx,
@@ -590,11 +659,11 @@ class _Builder:
                     (r.uniform("account:ind", idx) * len(INDUSTRIES)).astype(int)
                 ],
                 "annual_revenue": np.round(
-                    r.lognormal("account:rev", idx, revenue_median.to_numpy(), 0.6), -3
+                    r.lognormal("account:rev", idx, revenue_median, 0.6), -3
                 ),
                 "employees": np.maximum(
                     5,
-                    np.round(r.lognormal("account:emp", idx, revenue_median.to_numpy() / 2e5, 0.5)),
+                    np.round(r.lognormal("account:emp", idx, revenue_median / 2e5, 0.5)),
                 ).astype(np.int64),
                 "country": country,
                 "territory_assigned": r.uniform("account:terr", idx) < 0.92,
@@ -609,7 +678,7 @@ class _Builder:
             r.poisson("contact:n", acc.account.to_numpy(), self.scale.contacts_per_account - 1) + 1
         )
         account_idx = np.repeat(np.arange(len(acc)), n_per)
-        ordinal = np.concatenate([np.arange(n) for n in n_per]) if len(n_per) else np.array([], int)
+        ordinal = _ordinals(n_per)
         key = acc.account.to_numpy()[account_idx] * 64 + np.minimum(ordinal, 63)
         created = acc.created_ms.to_numpy()[account_idx] + (
             r.uniform("contact:delay", key) * 60 * DAY_MS * (ordinal > 0)
@@ -719,15 +788,10 @@ class _Builder:
                 if source == "Paid Search":
                     mean = clicks_per_day[di] * paid_rate
                 counts[di, si] = gen.poisson(mean)
-        n_total = counts.sum()
         day = np.repeat(np.repeat(days, len(sources)), counts.ravel())
         source_idx = np.repeat(np.tile(np.arange(len(sources)), len(days)), counts.ravel())
         # key: day * 2^16 + ordinal within day keeps keys stable whatever the horizon.
-        ordinal = (
-            np.concatenate([np.arange(c) for c in counts.sum(axis=1)])
-            if n_total
-            else np.array([], int)
-        )
+        ordinal = _ordinals(counts.sum(axis=1))
         key = (day - self.start_day) * (1 << 16) + ordinal
         slots = self.holders.drop_duplicates("slot")
         slot_active = slots.start_day.to_numpy()
@@ -744,7 +808,7 @@ class _Builder:
         region = teams.region.to_numpy()[team]
         created = ms_of_day(day) + working_time_ms(r.uniform("lead:tod", key))
         src = np.array(sources)[source_idx]
-        mql_p = pd.Series(src).map(S.MQL_RATE).to_numpy()
+        mql_p = np.array([S.MQL_RATE[source] for source in sources])[source_idx]
         is_mql = r.uniform("lead:mql", key) < mql_p
         is_sql = is_mql & (r.uniform("lead:sql", key) < S.SQL_RATE)
         converts = is_sql & (r.uniform("lead:conv", key) < S.CONVERSION_RATE)
@@ -772,9 +836,9 @@ class _Builder:
                 "slot": slot,
                 "team": team,
                 "crm": teams.crm.to_numpy()[team],
-                "region": region,
-                "segment": teams.segment.to_numpy()[team],
-                "source": src,
+                "region": text_array(teams.region.to_numpy(), team),
+                "segment": text_array(teams.segment.to_numpy(), team),
+                "source": text_array(sources, source_idx),
                 "campaign": campaign,
                 "created_ms": created,
                 "mql_ms": np.where(is_mql, mql_ms, -1),
@@ -794,7 +858,7 @@ class _Builder:
             + frame.lead.astype(str)
             + "@example.net"
         )
-        return frame[frame.created_ms < self.end_ms].reset_index(drop=True)
+        return _select(frame, frame.created_ms.to_numpy() < self.end_ms)
 
     def _lead_campaigns(self, src, region, day, key) -> np.ndarray:
         camp = self.campaigns
@@ -806,13 +870,20 @@ class _Builder:
         paid_by_region = paid.groupby("region").campaign.apply(list).to_dict()
         u = self.r.uniform("lead:campaign", key)
         has_campaign = u < 0.85
-        for i in np.flatnonzero(has_campaign):
-            if src[i] == "Paid Search":
-                options = paid_by_region.get(region[i], [])
-                if options:
-                    out[i] = options[int(u[i] / 0.85 * len(options)) % len(options)]
-            else:
-                out[i] = lookup.get((src[i], region[i], q_start[i]), -1)
+        paid_search = src == "Paid Search"
+        for reg, options in paid_by_region.items():
+            sel = has_campaign & paid_search & (region == reg)
+            if options and sel.any():
+                pick = (u[sel] / 0.85 * len(options)).astype(np.int64) % len(options)
+                out[sel] = np.asarray(options, dtype=np.int64)[pick]
+        other = np.flatnonzero(has_campaign & ~paid_search)
+        if lookup and len(other):
+            index = pd.MultiIndex.from_tuples(list(lookup))
+            found = index.get_indexer(
+                pd.MultiIndex.from_arrays([src[other], region[other], q_start[other]])
+            )
+            campaigns = np.asarray(list(lookup.values()), dtype=np.int64)
+            out[other] = np.where(found >= 0, campaigns[np.maximum(found, 0)], -1)
         return out
 
     # ---------------------------------------------------------------- opportunities
@@ -855,9 +926,7 @@ class _Builder:
         days = self.days
         counts = np.array([r.day_generator("direct", int(d)).poisson(direct_per_day) for d in days])
         day = np.repeat(days, counts)
-        ordinal = (
-            np.concatenate([np.arange(c) for c in counts]) if counts.sum() else np.array([], int)
-        )
+        ordinal = _ordinals(counts)
         key = (day - self.start_day) * (1 << 16) + ordinal
         slots = self.holders.drop_duplicates("slot")
         eligible = slots[slots.start_day <= self.start_day]
@@ -906,18 +975,22 @@ class _Builder:
         r = self.r
         opps = opps.copy()
         key = opps.opp.to_numpy()
-        acc = self.accounts.set_index("account").loc[opps.account.to_numpy()]
-        segment = acc.segment.to_numpy()
-        region = acc.region.to_numpy()
-        opps["segment"], opps["region"], opps["crm"] = segment, region, acc.crm.to_numpy()
+        accounts = self.accounts
+        at = pd.Index(accounts.account.to_numpy()).get_indexer(opps.account.to_numpy())
+        if (at < 0).any():
+            raise KeyError("opportunity on an unknown account")
+        segment = accounts.segment.to_numpy()[at]
+        region = accounts.region.to_numpy()[at]
+        opps["segment"] = accounts.segment.array.take(at)
+        opps["region"] = accounts.region.array.take(at)
+        opps["crm"] = accounts.crm.to_numpy()[at]
         created_day = day_of_ms(opps.created_ms.to_numpy())
         holder = self.holder_at(opps.slot.to_numpy(), created_day)
         skill = np.where(holder >= 0, self.holders.skill.to_numpy()[np.maximum(holder, 0)], 1.0)
         kind = opps.type.to_numpy()
-        base = pd.Series(segment).map(S.BASE_WIN_RATE).to_numpy()
-        source_mult = (
-            pd.Series(opps.source.to_numpy()).map(S.SOURCE_WIN_MULTIPLIER).fillna(1.0).to_numpy()
-        )
+        base = _lookup(segment, S.BASE_WIN_RATE)
+        source_mult = _lookup(opps.source.to_numpy(), S.SOURCE_WIN_MULTIPLIER)
+        source_mult = np.where(np.isnan(source_mult), 1.0, source_mult)
         p_win = base * source_mult * skill
         p_win = np.where(kind == EXPANSION, p_win * S.EXPANSION_WIN_MULTIPLIER, p_win)
         p_win = np.where(kind == RENEWAL, S.RENEWAL_WIN_RATE * skill**0.3, p_win)
@@ -932,7 +1005,7 @@ class _Builder:
         skip = won & (kind != RENEWAL) & (r.uniform("opp:skip", key) < 0.1)
         skipped_stage = 2 + (r.uniform("opp:skipwhich", key) * 3).astype(int)
         visited[skip, skipped_stage[skip] - 1] = False
-        median = pd.Series(segment).map(S.STAGE_MEDIAN_DAYS).to_numpy()
+        median = _lookup(segment, S.STAGE_MEDIAN_DAYS)
         durations = np.stack(
             [
                 r.lognormal("opp:dur", key, median, S.STAGE_SIGMA, draw=j)
@@ -981,12 +1054,9 @@ class _Builder:
         opps["top_stage"] = top
         for j in range(N_OPEN_STAGES):
             opps[f"entry_{j + 1}"] = entry_ms[:, j]
-        opps["loss_reason"] = np.where(
-            won,
-            None,
-            np.array(LOSS_REASONS)[
-                r.choice("opp:lossreason", key, [0.3, 0.25, 0.25, 0.1, 0.05, 0.05])
-            ],
+        opps["loss_reason"] = text_array(
+            LOSS_REASONS,
+            np.where(won, -1, r.choice("opp:lossreason", key, [0.3, 0.25, 0.25, 0.1, 0.05, 0.05])),
         )
         self._amounts(opps, key, segment, region, kind)
         term_start = np.where(
@@ -1000,7 +1070,7 @@ class _Builder:
 
     def _amounts(self, opps, key, segment, region, kind) -> None:
         r = self.r
-        median = pd.Series(segment).map(S.DEAL_SIZE_USD).to_numpy()
+        median = _lookup(segment, S.DEAL_SIZE_USD)
         fresh = r.lognormal("opp:amount", key, median, S.DEAL_SIZE_SIGMA)
         parent_usd = opps.base_usd.to_numpy()
         change = r.choice("opp:renewchange", key, [0.6, 0.25, 0.15])
@@ -1099,14 +1169,16 @@ class _Builder:
         won = opps.won.to_numpy()
         opps.top_stage.to_numpy()
         slot = opps.slot.to_numpy()
-        events = []
+        # The events' columns, part by part (a field an event does not set is null: NaN, -1).
+        columns = {name: [] for name in EVENT_NULLS}
 
         def add(mask, ts, **fields):
             idx = np.flatnonzero(mask)
-            frame = {"row": idx, "ts": ts[idx] if np.ndim(ts) else np.full(len(idx), ts)}
-            for name, value in fields.items():
-                frame[name] = value[idx] if np.ndim(value) else np.full(len(idx), value)
-            events.append(pd.DataFrame(frame))
+            fields = {"row": idx, "ts": ts, **fields}
+            for name, null in EVENT_NULLS.items():
+                value = fields.get(name, null)
+                value = value[idx] if np.ndim(value) and name != "row" else value
+                columns[name].append(np.broadcast_to(np.asarray(value), idx.shape))
 
         # Expected close dates: optimistic at creation, pushed while the deal slips.
         planned = (close - created) / DAY_MS
@@ -1117,7 +1189,7 @@ class _Builder:
         expected = np.where(renewal, opps.term_end_day.to_numpy(), expected)
         stale = r.uniform("opp:stale", key) < S.STALE_DEAL_PROBABILITY
         # Forecast category and probability at each stage entry (rep overrides included).
-        category_default = np.array(["Pipeline", "Pipeline", "Pipeline", "BestCase", "Forecast"])
+        category_default = np.array([0, 0, 0, 1, 3])  # codes into EVENT_CATEGORIES
         probability_default = np.array([10.0, 20.0, 40.0, 60.0, 80.0])
         owner0 = self._owner_at(slot, created)
         first_stage = opps.first_stage.to_numpy()
@@ -1138,8 +1210,8 @@ class _Builder:
             u = r.uniform("opp:category", key, j)
             category = np.where(
                 (j >= 4) & (u < 0.2),
-                "MostLikely",
-                np.where(u > 0.96, "Omitted", category_default[j - 1]),
+                EVENT_CATEGORIES.index("MostLikely"),
+                np.where(u > 0.96, EVENT_CATEGORIES.index("Omitted"), category_default[j - 1]),
             )
             prob = probability_default[j - 1] + np.where(
                 r.uniform("opp:probov", key, j) < 0.1, 10.0, 0.0
@@ -1188,7 +1260,9 @@ class _Builder:
             close,
             stage=final_stage,
             close_day=day_of_ms(close),
-            category=np.where(won, "Closed", "Omitted"),
+            category=np.where(
+                won, EVENT_CATEGORIES.index("Closed"), EVENT_CATEGORIES.index("Omitted")
+            ),
             probability=np.where(won, 100.0, 0.0),
             closed_event=True,
         )
@@ -1197,22 +1271,49 @@ class _Builder:
             r.uniform("opp:delete_t", key) * (close - created + 30 * DAY_MS)
         ).astype(np.int64)
         add(deleted, delete_ms, deleted=True)
-        frame = pd.concat(events, ignore_index=True)
-        frame["opp"] = key[frame.row.to_numpy()]
-        for column, default in (
-            ("stage", -1),
-            ("close_day", -1),
-            ("owner", -1),
-        ):
-            frame[column] = frame[column].fillna(default).astype(np.int64)
-        for column in ("created_event", "closed_event", "deleted"):
-            frame[column] = frame[column].fillna(False).astype(bool)
-        frame = frame.drop(columns="row")
-        frame = frame[frame.ts < self.end_ms]
-        frame = frame.sort_values(["opp", "ts", "closed_event"], kind="stable", ignore_index=True)
+        col = {name: np.concatenate(parts) for name, parts in columns.items()}
+        row, ts = col["row"], col["ts"].astype(np.int64)
+        keep = ts < self.end_ms
+        # Sorted by deal, time, then close (stable): opps are in key order, so by row.
+        order = np.flatnonzero(keep)
+        order = order[_stable_order(row[order], ts[order], col["closed_event"][order])]
+        row, ts = row[order], ts[order]
+        deleted = col["deleted"][order]
         # A deleted deal sits in the recycle bin: nothing changes after its deletion.
-        deleted_at = frame.ts.where(frame.deleted).groupby(frame.opp).transform("min")
-        return frame[deleted_at.isna() | (frame.ts <= deleted_at)].reset_index(drop=True)
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if len(row) else row
+        deleted_ms = np.where(deleted, ts, np.iinfo(np.int64).max)
+        first_delete = (
+            np.repeat(np.minimum.reduceat(deleted_ms, starts), np.diff(np.r_[starts, len(row)]))
+            if len(row)
+            else deleted_ms
+        )
+        kept = ts <= first_delete
+        order, row, ts = order[kept], row[kept], ts[kept]
+
+        def column(name):
+            values = col[name][order]
+            if name in ("stage", "close_day", "owner"):
+                values = values.astype(np.float64)  # as a concatenated frame holds them
+                return np.where(np.isnan(values), -1, values).astype(np.int64)
+            return values
+
+        frame = pd.DataFrame(
+            {
+                "ts": ts,
+                "stage": column("stage"),
+                "amount": column("amount").astype(np.float64),
+                "close_day": column("close_day"),
+                "owner": column("owner"),
+                "category": text_array(EVENT_CATEGORIES, column("category")),
+                "probability": column("probability").astype(np.float64),
+                "created_event": column("created_event").astype(bool),
+                "closed_event": column("closed_event").astype(bool),
+                "deleted": column("deleted").astype(bool),
+                "opp": key[row],
+            },
+            copy=False,
+        )
+        return frame
 
     def _owner_at(self, slots: np.ndarray, ms: np.ndarray) -> np.ndarray:
         """User holding the slot at an instant; a vacant slot's deals stay with the last holder."""
@@ -1290,17 +1391,13 @@ class _Builder:
         r = self.r
         opps = self.opportunities
         key = opps.opp.to_numpy()
-        seg_factor = (
-            pd.Series(opps.segment.to_numpy())
-            .map({"SMB": 0.8, "Mid-Market": 1.0, "Enterprise": 1.5})
-            .to_numpy()
+        seg_factor = _lookup(
+            opps.segment.to_numpy(), {"SMB": 0.8, "Mid-Market": 1.0, "Enterprise": 1.5}
         )
         lam = self.scale.activity_rate * seg_factor * np.where(opps.won.to_numpy(), 1.5, 0.85)
         count = np.minimum(r.poisson("act:n", key, lam), 63)
         row = np.repeat(np.arange(len(opps)), count)
-        ordinal = (
-            np.concatenate([np.arange(c) for c in count]) if count.sum() else np.array([], int)
-        )
+        ordinal = _ordinals(count)
         akey = key[row] * 64 + ordinal
         created_opp = opps.created_ms.to_numpy()[row]
         close = opps.close_ms.to_numpy()[row]
@@ -1318,30 +1415,36 @@ class _Builder:
             ],
             0,
         ).astype(np.int64)
-        acc = opps.account.to_numpy()[row]
-        frame = pd.DataFrame(
+        # Only the activities created by the horizon are kept.
+        kept = created < self.end_ms
+        row, akey, kind, when = row[kept], akey[kept], kind[kept], when[kept]
+        slot = opps.slot.to_numpy()[row]
+        return pd.DataFrame(
             {
                 "activity": akey,
                 "opp": key[row],
-                "account": acc,
-                "slot": opps.slot.to_numpy()[row],
+                "account": opps.account.to_numpy()[row],
+                "slot": slot,
                 "crm": opps.crm.to_numpy()[row],
                 "kind": kind,
-                "created_ms": created,
+                "created_ms": created[kept],
                 "due_ms": when,
-                "completed_ms": np.where(completed, when + 30 * MINUTE_MS, -1),
-                "duration_minutes": duration,
-            }
+                "completed_ms": np.where(completed[kept], when + 30 * MINUTE_MS, -1),
+                "duration_minutes": duration[kept],
+                "owner": self._owner_at(slot, when),
+                "contact": self._contact_of_account(opps.account.to_numpy(), akey, row),
+            },
+            copy=False,
         )
-        frame["owner"] = self._owner_at(frame.slot.to_numpy(), frame.due_ms.to_numpy())
-        frame["contact"] = self._contact_of_account(acc, akey)
-        return frame[frame.created_ms < self.end_ms].reset_index(drop=True)
 
-    def _contact_of_account(self, accounts: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    def _contact_of_account(self, accounts: np.ndarray, keys: np.ndarray, row=None) -> np.ndarray:
+        """A contact of each account (``accounts[row]``, per key), -1 if it has none."""
         contacts = self.contacts[self.contacts.duplicate_of < 0].sort_values(["account", "contact"])
         acc_col = contacts.account.to_numpy()
         start = np.searchsorted(acc_col, accounts, side="left")
         end = np.searchsorted(acc_col, accounts, side="right")
+        if row is not None:
+            start, end = start[row], end[row]
         size = end - start
         offset = (self.r.uniform("act:contact", keys) * np.maximum(size, 1)).astype(np.int64)
         return np.where(
@@ -1369,7 +1472,7 @@ class _Builder:
         ckey = contacts.contact.to_numpy()
         n = np.minimum(r.poisson("cm:n", ckey, 1.2), 6)
         row = np.repeat(np.arange(len(contacts)), n)
-        ordinal = np.concatenate([np.arange(c) for c in n]) if n.sum() else np.array([], int)
+        ordinal = _ordinals(n)
         mkey = ckey[row] * 8 + ordinal
         camp = self.campaigns[self.campaigns.channel.isin(["Web", "Event", "Paid Search"])]
         region = (
@@ -1390,13 +1493,14 @@ class _Builder:
             if not sel.any() or not len(options):
                 continue
             starts = options.start_day.to_numpy()
+            always_on = starts < self.start_day
+            rows = np.flatnonzero(sel)
             # A campaign running in the quarter of the touch (or an always-on one).
-            for i in np.flatnonzero(sel):
-                ok = options.campaign.to_numpy()[
-                    (starts == joined_q[i]) | (starts < self.start_day)
-                ]
+            for quarter in np.unique(joined_q[rows]):
+                ok = options.campaign.to_numpy()[(starts == quarter) | always_on]
                 if len(ok):
-                    campaign[i] = ok[int(pick[i] * len(ok))]
+                    at = rows[joined_q[rows] == quarter]
+                    campaign[at] = ok[(pick[at] * len(ok)).astype(np.int64)]
         responded = r.uniform("cm:resp", mkey) < 0.45
         contact_members = pd.DataFrame(
             {

@@ -25,10 +25,12 @@ three days are still being restated).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from emulator import scales as S
 from emulator.generator import (
@@ -42,7 +44,8 @@ from emulator.generator import (
     Timeline,
     generate,
 )
-from emulator.ids import HUBSPOT_ID_OFFSET, hs_ids, local_part, make_keys
+from emulator.generator import text_array as _text
+from emulator.ids import HUBSPOT_ID_OFFSET, hs_ids, local_part, make_keys, sf_ids
 from emulator.schema import (
     CURRENCIES,
     HS_STAGES,
@@ -69,6 +72,10 @@ FUTURE_YEARS = 40
 DRIFT_AFTER_DAYS = 2  # a custom field appears this many days after the initial as-of date
 RESTATEMENT = {0: 0.86, 1: 0.94, 2: 0.985}  # share of final ads metrics reported d days later
 TERRITORY_MODEL_KEY = int(make_keys("Territory2Model", 1))
+CATEGORIES = list(SF_FORECAST_CATEGORY_NAMES)
+CATEGORY_NAMES = [SF_FORECAST_CATEGORY_NAMES[c] for c in CATEGORIES]
+HS_CATEGORY_IDS = [HS_CATEGORY[c] for c in CATEGORIES]
+DEFECT = {name: code for code, name in enumerate(S.OPPORTUNITY_DEFECTS)}
 
 
 def ms_to_dt(ms) -> np.ndarray:
@@ -85,13 +92,101 @@ def day_to_dt(days) -> np.ndarray:
     return ms_to_dt(np.where(days < 0, -1, days * DAY_MS))
 
 
+def _latest_rows(key: np.ndarray, ts: np.ndarray, t_ms: int) -> np.ndarray:
+    """Positions of the last version of each record at or before ``t_ms`` (sorted by key, ts)."""
+    visible = ts <= t_ms
+    same_next = np.r_[key[1:] == key[:-1], False]
+    visible_next = np.r_[visible[1:], False]
+    return np.flatnonzero(visible & ~(same_next & visible_next))
+
+
 def _latest(frame: pd.DataFrame, key: str, ts: str, t_ms: int) -> pd.DataFrame:
     """Last version of each record at or before ``t_ms`` (frame sorted by key, then ts)."""
-    k = frame[key].to_numpy()
-    visible = frame[ts].to_numpy() <= t_ms
-    same_next = np.r_[k[1:] == k[:-1], False]
-    visible_next = np.r_[visible[1:], False]
-    return frame[visible & ~(same_next & visible_next)]
+    return frame.iloc[_latest_rows(frame[key].to_numpy(), frame[ts].to_numpy(), t_ms)]
+
+
+def _take(values: pd.Series, positions) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Rows of a column by position (-1 = null), keeping Arrow-backed strings in Arrow."""
+    positions = np.asarray(positions, dtype=np.int64)
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.array.take(positions, allow_fill=True)
+    return values.to_numpy()[positions]
+
+
+def _digits(values) -> pd.api.extensions.ExtensionArray:
+    """Decimal text of int64 values, as ``str`` (same text as ``str(int)``)."""
+    return pd.array(
+        pa.array(np.asarray(values, dtype=np.int64)).cast(pa.large_string()), dtype="str"
+    )
+
+
+def _group_fill(group_start: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """For each row, the position of the last ``valid`` row of its group so far (-1 if none).
+
+    Rows are sorted by group; ``group_start`` is the position of the first row of each row's group.
+    The vectorised form of ``groupby(...).ffill()``.
+    """
+    last = (
+        np.maximum.accumulate(np.where(valid, np.arange(len(valid)), -1)) if len(valid) else valid
+    )
+    return np.where(last >= group_start, last, -1)
+
+
+def _group_starts(keys: np.ndarray) -> np.ndarray:
+    """Position of the first row of each row's group (rows sorted by key)."""
+    n = len(keys)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    new = np.r_[True, keys[1:] != keys[:-1]]
+    return np.maximum.accumulate(np.where(new, np.arange(n), 0))
+
+
+class _Versions:
+    """An object's versions kept compact: the record key and instant of each version (sorted by
+    key, then instant), rendered into the object's frame only for the rows a view shows."""
+
+    def __init__(self, key, ts, render: Callable[[np.ndarray], pd.DataFrame], removed_ms=None):
+        self.key = np.asarray(key)
+        self.ts = np.asarray(ts)
+        self.render = render
+        self.removed_ms = removed_ms
+
+    def cut(self, t_ms: int) -> pd.DataFrame:
+        rows = _latest_rows(self.key, self.ts, t_ms)
+        if self.removed_ms is not None:
+            rows = rows[self.removed_ms[rows] > t_ms]
+        return self.render(rows)
+
+
+class _TwoStep:
+    """Records (``rows`` of a timeline frame, in key order) with a first version at ``first_ms``
+    and, where ``second_ms >= 0``, a later second one (a task created, then completed).
+    ``render(rows, second)`` builds the frame of the visible records from the timeline rows."""
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        first_ms: np.ndarray,
+        second_ms: np.ndarray | None,
+        render: Callable[[np.ndarray, np.ndarray], pd.DataFrame],
+    ):
+        self.rows = rows
+        self.first_ms = first_ms
+        self.second_ms = second_ms
+        self.render = render
+
+    def cut(self, t_ms: int) -> pd.DataFrame:
+        rows = self.rows[self.first_ms[self.rows] <= t_ms]
+        if self.second_ms is None:
+            return self.render(rows, np.zeros(len(rows), dtype=bool))
+        second = self.second_ms[rows]
+        return self.render(rows, (second >= 0) & (second <= t_ms))
+
+
+def _rows_by_key(mask: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Positions of the ``mask`` rows, in key order."""
+    rows = np.flatnonzero(mask)
+    return rows[np.argsort(keys[rows], kind="stable")].astype(np.int32)
 
 
 @dataclass
@@ -106,6 +201,25 @@ class OrgView:
     labels: pd.DataFrame
 
 
+@dataclass
+class _Deals:
+    """Every version of the deals of one CRM, as arrays in event order (deal, then time)."""
+
+    opps: pd.DataFrame  # the timeline's deals (of both CRMs)
+    defect: np.ndarray  # per deal: index into S.OPPORTUNITY_DEFECTS, -1 = none
+    position: np.ndarray  # per version: row of the deal in ``opps``
+    key: np.ndarray  # per version: the deal's timeline key
+    ts: np.ndarray
+    stage: np.ndarray
+    amount: np.ndarray
+    close_day: np.ndarray
+    owner: np.ndarray
+    category: np.ndarray  # index into CATEGORIES, -1 = null
+    probability: np.ndarray
+    deleted: np.ndarray
+    closed_ms: np.ndarray  # instant of the close event at or before the version, -1 = open
+
+
 class Org:
     """A generated org, rendered once into version frames and cut per view day."""
 
@@ -113,8 +227,12 @@ class Org:
         self.t = timeline
         self.drift_ms = (day_number(timeline.as_of) + DRIFT_AFTER_DAYS + 1) * DAY_MS
         self._user_keys()
-        self.versions: dict[str, pd.DataFrame] = {}
+        # Every version of each object (sorted by Id, then time): small objects as frames, large
+        # ones compact (rendered per view for the versions it shows); append-only objects as
+        # final frames sorted by time.
+        self.versions: dict[str, pd.DataFrame | _Versions | _TwoStep] = {}
         self.appends: dict[str, pd.DataFrame] = {}
+        self._recipient_rows: np.ndarray | None = None
         self._render_salesforce()
         self._render_hubspot()
 
@@ -293,46 +411,52 @@ class Org:
         wins = first_win.rename("_ts").reset_index()
         versions = pd.concat([base, own[["account", "_ts"]], wins], ignore_index=True)
         versions = versions.drop_duplicates().sort_values(["account", "_ts"], ignore_index=True)
-        a = acc.set_index("account").loc[versions.account.to_numpy()]
-        ts = versions._ts.to_numpy()
-        customer = ts >= first_win.reindex(versions.account.to_numpy()).fillna(np.inf).to_numpy()
-        owner = self._slot_owner(a.slot.to_numpy(), ts)
-        currency = np.where(
-            a.region.to_numpy() == "EMEA",
-            "EUR",
-            np.where(a.region.to_numpy() == "APAC", "JPY", "USD"),
-        )
-        frame = pd.DataFrame(
-            {
-                "Id": make_keys("Account", versions.account.to_numpy()),
-                "Name": a.name.to_numpy(),
-                "Type": np.where(customer, "Customer - Direct", "Prospect"),
-                "Industry": a.industry.to_numpy(),
-                "AnnualRevenue": a.annual_revenue.to_numpy(),
-                "NumberOfEmployees": pd.array(a.employees.to_numpy(), dtype="Int64"),
-                "OwnerId": self._sf_user(owner),
-                "ParentId": np.int64(-1),
-                "Website": (
-                    "www." + a.name.str.split(" ").str[0].str.lower() + ".example"
-                ).to_numpy(),
-                "BillingStreet": (a.index.astype(str) + " Market Street").to_numpy(),
-                "BillingCity": "Springfield",
-                "BillingState": None,
-                "BillingPostalCode": "10001",
-                "BillingCountry": a.country.to_numpy(),
-                "Segment__c": a.segment.to_numpy(),
-                "Region__c": a.region.to_numpy(),
-                "CurrencyIsoCode": currency,
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(np.zeros(len(a), dtype=np.int64)),
-                "CreatedDate": ms_to_dt(a.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(ts),
-                "SystemModstamp": ms_to_dt(ts),
-                "_ts": ts,
-            }
-        )
-        frame["ParentId"] = frame.ParentId.astype(np.int64)
-        self.versions["Account"] = frame
+        acc = acc.set_index("account")
+        account = versions.account.to_numpy()
+        version_ts = versions._ts.to_numpy()
+        first_win_ms = first_win.reindex(account).fillna(np.inf).to_numpy()
+
+        def render(rows: np.ndarray) -> pd.DataFrame:
+            a = acc.loc[account[rows]]
+            ts = version_ts[rows]
+            customer = ts >= first_win_ms[rows]
+            owner = self._slot_owner(a.slot.to_numpy(), ts)
+            region = a.region.to_numpy()
+            currency = np.where(region == "EMEA", 1, np.where(region == "APAC", 2, 0))
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("Account", account[rows]),
+                    "Name": a.name.array,
+                    "Type": _text(["Prospect", "Customer - Direct"], customer.astype(np.int8)),
+                    "Industry": a.industry.array,
+                    "AnnualRevenue": a.annual_revenue.to_numpy(),
+                    "NumberOfEmployees": pd.array(a.employees.to_numpy(), dtype="Int64"),
+                    "OwnerId": self._sf_user(owner),
+                    "ParentId": np.full(len(rows), -1, dtype=np.int64),
+                    "Website": (
+                        "www." + a.name.str.split(" ").str[0].str.lower() + ".example"
+                    ).array,
+                    "BillingStreet": (
+                        pd.Series(_digits(a.index.to_numpy())) + " Market Street"
+                    ).array,
+                    "BillingCity": _text(["Springfield"], np.zeros(len(rows), np.int8)),
+                    "BillingState": _text([None], np.zeros(len(rows), np.int8)),
+                    "BillingPostalCode": _text(["10001"], np.zeros(len(rows), np.int8)),
+                    "BillingCountry": a.country.array,
+                    "Segment__c": a.segment.array,
+                    "Region__c": a.region.array,
+                    "CurrencyIsoCode": _text(["USD", "EUR", "JPY"], currency),
+                    "IsDeleted": np.zeros(len(rows), dtype=bool),
+                    "CreatedById": self._sf_user(np.zeros(len(a), dtype=np.int64)),
+                    "CreatedDate": ms_to_dt(a.created_ms.to_numpy()),
+                    "LastModifiedDate": ms_to_dt(ts),
+                    "SystemModstamp": ms_to_dt(ts),
+                    "_ts": ts,
+                },
+                copy=False,
+            )
+
+        self.versions["Account"] = _Versions(account, version_ts, render)
 
     def _slot_owner(self, slots, ms) -> np.ndarray:
         h = self.t.holders
@@ -343,41 +467,49 @@ class Org:
         return h.user.to_numpy()[pos]
 
     def _sf_contacts(self) -> None:
-        c = self.t.contacts[self.t.contacts.crm == SALESFORCE]
-        owner = self._slot_owner(c.slot.to_numpy(), c.created_ms.to_numpy())
-        frame = pd.DataFrame(
-            {
-                "Id": make_keys("Contact", c.contact.to_numpy()),
-                "AccountId": make_keys("Account", c.account.to_numpy()),
-                "FirstName": c.first_name.to_numpy(),
-                "LastName": c.last_name.to_numpy(),
-                "Name": (c.first_name + " " + c.last_name).to_numpy(),
-                "Email": c.email.to_numpy(),
-                "Title": "Director",
-                "LeadSource": c.source.to_numpy(),
-                "OwnerId": self._sf_user(owner),
-                "MasterRecordId": np.int64(-1),
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(owner),
-                "CreatedDate": ms_to_dt(c.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(c.created_ms.to_numpy()),
-                "SystemModstamp": ms_to_dt(c.created_ms.to_numpy()),
-                "_ts": c.created_ms.to_numpy(),
-            }
-        )
-        frame["MasterRecordId"] = frame.MasterRecordId.astype(np.int64)
-        self.versions["Contact"] = frame.sort_values(["Id", "_ts"], ignore_index=True)
+        c = self.t.contacts
+        rows = _rows_by_key(c.crm.to_numpy() == SALESFORCE, c.contact.to_numpy())
+
+        def render(records: np.ndarray, _second: np.ndarray) -> pd.DataFrame:
+            r = c.iloc[records]
+            owner = self._slot_owner(r.slot.to_numpy(), r.created_ms.to_numpy())
+            created = ms_to_dt(r.created_ms.to_numpy())
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("Contact", r.contact.to_numpy()),
+                    "AccountId": make_keys("Account", r.account.to_numpy()),
+                    "FirstName": r.first_name.array,
+                    "LastName": r.last_name.array,
+                    "Name": (r.first_name + " " + r.last_name).array,
+                    "Email": r.email.array,
+                    "Title": _text(["Director"], np.zeros(len(r), np.int8)),
+                    "LeadSource": r.source.array,
+                    "OwnerId": self._sf_user(owner),
+                    "MasterRecordId": np.full(len(r), -1, dtype=np.int64),
+                    "IsDeleted": np.zeros(len(r), dtype=bool),
+                    "CreatedById": self._sf_user(owner),
+                    "CreatedDate": created,
+                    "LastModifiedDate": created,
+                    "SystemModstamp": created,
+                    "_ts": r.created_ms.to_numpy(),
+                },
+                copy=False,
+            )
+
+        self.versions["Contact"] = _TwoStep(rows, c.created_ms.to_numpy(), None, render)
 
     def _sf_leads(self) -> None:
         leads = self.t.leads[self.t.leads.crm == SALESFORCE]
+        statuses = ["Open - Not Contacted", "Working - Contacted"]
+        statuses += ["Closed - Converted", "Closed - Not Converted"]
         steps = []
         for column, status in (
-            ("created_ms", "Open - Not Contacted"),
-            ("first_response_ms", "Working - Contacted"),
-            ("mql_ms", None),
-            ("sql_ms", None),
-            ("converted_ms", "Closed - Converted"),
-            ("closed_ms", "Closed - Not Converted"),
+            ("created_ms", 0),
+            ("first_response_ms", 1),
+            ("mql_ms", -1),
+            ("sql_ms", -1),
+            ("converted_ms", 2),
+            ("closed_ms", 3),
         ):
             sel = leads[column].to_numpy() >= 0
             steps.append(
@@ -385,359 +517,496 @@ class Org:
                     {
                         "lead": leads.lead.to_numpy()[sel],
                         "_ts": leads[column].to_numpy()[sel],
-                        "status": status,
-                    }
+                        "status": np.int8(status),
+                    },
+                    copy=False,
                 )
             )
         versions = pd.concat(steps, ignore_index=True).sort_values(
             ["lead", "_ts"], kind="stable", ignore_index=True
         )
-        versions["status"] = versions.groupby("lead").status.ffill()
-        ld = leads.set_index("lead").loc[versions.lead.to_numpy()]
-        ts = versions._ts.to_numpy()
+        lead = versions.lead.to_numpy()
+        version_ts = versions._ts.to_numpy()
+        status = versions.status.to_numpy()
+        # The status in force at each version (MQL and SQL steps keep the previous one).
+        fill = _group_fill(_group_starts(lead), status >= 0)
+        status = np.where(fill >= 0, status[np.maximum(fill, 0)], -1).astype(np.int8)
+        del versions, steps, leads
+        all_leads = self.t.leads
+        position = pd.Index(all_leads.lead.to_numpy()).get_indexer(lead).astype(np.int32)
 
-        def stamped(column):
-            value = ld[column].to_numpy()
-            return np.where((value >= 0) & (value <= ts), value, -1)
+        def render(rows: np.ndarray) -> pd.DataFrame:
+            ld = all_leads.iloc[position[rows]]
+            ts = version_ts[rows]
 
-        converted = stamped("converted_ms") >= 0
-        owner = self._slot_owner(ld.slot.to_numpy(), ld.created_ms.to_numpy())
-        frame = pd.DataFrame(
-            {
-                "Id": make_keys("Lead", versions.lead.to_numpy()),
-                "FirstName": ld.first_name.to_numpy(),
-                "LastName": ld.last_name.to_numpy(),
-                "Name": (ld.first_name + " " + ld.last_name).to_numpy(),
-                "Company": ("Prospect " + ld.index.astype(str)).to_numpy(),
-                "Email": ld.email.to_numpy(),
-                "Status": versions.status.to_numpy(),
-                "LeadSource": ld.source.to_numpy(),
-                "OwnerId": self._sf_user(owner),
-                "IsConverted": converted,
-                "ConvertedDate": day_to_dt(
-                    np.where(converted, day_of_ms(ld.converted_ms.to_numpy()), -1)
-                ),
-                "ConvertedAccountId": np.where(
-                    converted,
-                    make_keys("Account", np.maximum(ld.converted_account.to_numpy(), 0)),
-                    -1,
-                ),
-                "ConvertedContactId": np.where(
-                    converted,
-                    make_keys("Contact", np.maximum(ld.converted_contact.to_numpy(), 0)),
-                    -1,
-                ),
-                "ConvertedOpportunityId": np.where(
-                    converted,
-                    make_keys("Opportunity", np.maximum(ld.converted_opp.to_numpy(), 0)),
-                    -1,
-                ),
-                "Campaign_Source__c": np.where(
-                    ld.campaign.to_numpy() >= 0,
-                    make_keys("Campaign", np.maximum(ld.campaign.to_numpy(), 0)),
-                    -1,
-                ),
-                "MQL_Date__c": ms_to_dt(stamped("mql_ms")),
-                "SQL_Date__c": ms_to_dt(stamped("sql_ms")),
-                "First_Response_At__c": ms_to_dt(stamped("first_response_ms")),
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(owner),
-                "CreatedDate": ms_to_dt(ld.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(ts),
-                "SystemModstamp": ms_to_dt(ts),
-                "_ts": ts,
-            }
-        )
-        self.versions["Lead"] = frame
+            def stamped(column):
+                value = ld[column].to_numpy()
+                return np.where((value >= 0) & (value <= ts), value, -1)
 
-    def _opportunity_versions(self, crm: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Deal state after every event (forward-filled), for one CRM; and the deal attributes."""
+            converted = stamped("converted_ms") >= 0
+            owner = self._slot_owner(ld.slot.to_numpy(), ld.created_ms.to_numpy())
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("Lead", lead[rows]),
+                    "FirstName": ld.first_name.array,
+                    "LastName": ld.last_name.array,
+                    "Name": (ld.first_name + " " + ld.last_name).array,
+                    "Company": ("Prospect " + pd.Series(_digits(ld.lead.to_numpy()))).array,
+                    "Email": ld.email.array,
+                    "Status": _text(statuses, status[rows]),
+                    "LeadSource": ld.source.array,
+                    "OwnerId": self._sf_user(owner),
+                    "IsConverted": converted,
+                    "ConvertedDate": day_to_dt(
+                        np.where(converted, day_of_ms(ld.converted_ms.to_numpy()), -1)
+                    ),
+                    "ConvertedAccountId": np.where(
+                        converted,
+                        make_keys("Account", np.maximum(ld.converted_account.to_numpy(), 0)),
+                        -1,
+                    ),
+                    "ConvertedContactId": np.where(
+                        converted,
+                        make_keys("Contact", np.maximum(ld.converted_contact.to_numpy(), 0)),
+                        -1,
+                    ),
+                    "ConvertedOpportunityId": np.where(
+                        converted,
+                        make_keys("Opportunity", np.maximum(ld.converted_opp.to_numpy(), 0)),
+                        -1,
+                    ),
+                    "Campaign_Source__c": np.where(
+                        ld.campaign.to_numpy() >= 0,
+                        make_keys("Campaign", np.maximum(ld.campaign.to_numpy(), 0)),
+                        -1,
+                    ),
+                    "MQL_Date__c": ms_to_dt(stamped("mql_ms")),
+                    "SQL_Date__c": ms_to_dt(stamped("sql_ms")),
+                    "First_Response_At__c": ms_to_dt(stamped("first_response_ms")),
+                    "IsDeleted": np.zeros(len(rows), dtype=bool),
+                    "CreatedById": self._sf_user(owner),
+                    "CreatedDate": ms_to_dt(ld.created_ms.to_numpy()),
+                    "LastModifiedDate": ms_to_dt(ts),
+                    "SystemModstamp": ms_to_dt(ts),
+                    "_ts": ts,
+                },
+                copy=False,
+            )
+
+        self.versions["Lead"] = _Versions(lead, version_ts, render)
+
+    def _deal_versions(self, crm: int) -> _Deals:
+        """Deal state after every event (forward-filled, defects applied), for one CRM.
+
+        Same values as forward-filling the events frame per deal, kept as compact arrays: the
+        version frames are rendered per view for the versions it shows.
+        """
         t = self.t
-        opps = t.opportunities[t.opportunities.crm == crm]
-        ev = t.opportunity_events[t.opportunity_events.opp.isin(opps.opp)].copy()
-        for column, null in (("stage", -1), ("close_day", -1), ("owner", -1)):
-            ev[column] = ev[column].where(ev[column] != null)
-        state = ["stage", "amount", "close_day", "owner", "category", "probability"]
-        ev[state] = ev.groupby("opp")[state].ffill()
-        ev["deleted"] = ev.groupby("opp").deleted.cummax()
-        ev["closed_ms"] = ev.ts.where(ev.closed_event).groupby(ev.opp).ffill()
-        return ev.reset_index(drop=True), opps.set_index("opp")
+        opps = t.opportunities
+        keys = pd.Index(opps.opp.to_numpy())
+        ev = t.opportunity_events
+        ev_opp = ev.opp.to_numpy()
+        row = keys.get_indexer(ev_opp)
+        keep = (row >= 0) & (opps.crm.to_numpy()[row] == crm)
+        opp = ev_opp[keep]
+        ts = ev.ts.to_numpy()[keep]
+        position = row[keep].astype(np.int32)
+        del row
+        starts = _group_starts(opp)
 
-    def _apply_deal_defects(self, ev: pd.DataFrame, crm: int) -> pd.DataFrame:
-        d = self.t.defects[(self.t.defects.entity == "opportunity") & (self.t.defects.crm == crm)]
-        kind = ev.opp.map(d.set_index("key").defect)
-        ev["defect"] = kind
-        ev.loc[kind == "invalid_negative_amount", "amount"] = -ev.amount.abs()
-        ev.loc[kind == "awkward_null_amount", "amount"] = np.nan
-        ev.loc[kind == "invalid_probability", "probability"] = 150.0
-        return ev
+        def filled(values, null):
+            values = values[keep]
+            valid = ~np.isnan(values) if null is None else values != null
+            pos = _group_fill(starts, valid)
+            missing = np.nan if null is None else null
+            return np.where(pos >= 0, values[np.maximum(pos, 0)], missing)
+
+        codes, uniques = pd.factorize(ev.category)
+        lookup = np.array([CATEGORIES.index(u) for u in uniques] + [-1], dtype=np.int8)
+        category = filled(lookup[codes], -1).astype(np.int8)
+        del codes
+        amount = filled(ev.amount.to_numpy(), None)
+        probability = filled(ev.probability.to_numpy(), None)
+        # Defects: the same damage on every version of the deal.
+        d = t.defects[(t.defects.entity == "opportunity") & (t.defects.crm == crm)]
+        defect = np.full(len(opps), -1, dtype=np.int8)
+        at = keys.get_indexer(d.key.to_numpy())
+        defect[at[at >= 0]] = [DEFECT[k] for k in d.defect.to_numpy()[at >= 0]]
+        kind = defect[position]
+        amount = np.where(kind == DEFECT["invalid_negative_amount"], -np.abs(amount), amount)
+        amount[kind == DEFECT["awkward_null_amount"]] = np.nan
+        probability[kind == DEFECT["invalid_probability"]] = 150.0
+        n = len(opp)
+        closed_at = _group_fill(starts, ev.closed_event.to_numpy()[keep])
+        deleted_at = _group_fill(starts, ev.deleted.to_numpy()[keep])
+        return _Deals(
+            opps=opps,
+            defect=defect,
+            position=position,
+            key=opp,
+            ts=ts,
+            stage=filled(ev.stage.to_numpy(), -1).astype(np.int8),
+            amount=amount,
+            close_day=filled(ev.close_day.to_numpy(), -1).astype(np.int32),
+            owner=filled(ev.owner.to_numpy(), -1).astype(np.int32),
+            category=category,
+            probability=probability,
+            deleted=deleted_at >= 0,
+            closed_ms=np.where(closed_at >= 0, ts[np.maximum(closed_at, 0)], -1)
+            if n
+            else np.zeros(0, dtype=np.int64),
+        )
 
     def _sf_opportunities(self) -> None:
-        ev, opps = self._opportunity_versions(SALESFORCE)
-        ev = self._apply_deal_defects(ev, SALESFORCE)
-        o = opps.loc[ev.opp.to_numpy()]
-        ts = ev.ts.to_numpy()
-        stage = ev.stage.to_numpy().astype(np.int64)
-        closed = stage >= STAGE_WON
-        won = stage == STAGE_WON
-        owner = ev.owner.to_numpy().astype(np.int64)
-        close_day = ev.close_day.to_numpy().astype(np.int64)
-        closed_ms = ev.closed_ms.fillna(-1).to_numpy().astype(np.int64)
-        team_at_close = self._team_at(owner, np.where(closed_ms > 0, closed_ms, ts))
-        manager_at_close = np.where(closed, self.team_manager[np.maximum(team_at_close, 0)], -1)
-        team_names = self.t.teams.name.to_numpy()
-        currency = np.array(CURRENCIES)[o.currency_index.to_numpy()]
-        currency = np.where(
-            ev.defect.to_numpy() == "invalid_currency", S.INVALID_CURRENCY_CODE, currency
+        deals = self._deal_versions(SALESFORCE)
+        o = deals.opps
+        account_position = (
+            pd.Index(self.t.accounts.account.to_numpy())
+            .get_indexer(o.account.to_numpy())
+            .astype(np.int32)
         )
-        created = o.created_ms.to_numpy()
-        created = np.where(
-            ev.defect.to_numpy() == "invalid_future_created_date",
-            created + FUTURE_YEARS * 365 * DAY_MS,
-            created,
+        role_names = ["Account Executive " + name for name in self.t.teams.name.tolist()]
+
+        def render(rows: np.ndarray) -> pd.DataFrame:
+            p = deals.position[rows]
+            opp = deals.key[rows]
+            ts = deals.ts[rows]
+            stage = deals.stage[rows].astype(np.int64)
+            closed = stage >= STAGE_WON
+            won = stage == STAGE_WON
+            owner = deals.owner[rows].astype(np.int64)
+            close_day = deals.close_day[rows].astype(np.int64)
+            closed_ms = deals.closed_ms[rows]
+            category = deals.category[rows]
+            defect = deals.defect[p]
+            team_at_close = self._team_at(owner, np.where(closed_ms > 0, closed_ms, ts))
+            manager_at_close = np.where(closed, self.team_manager[np.maximum(team_at_close, 0)], -1)
+            currency = np.where(
+                defect == DEFECT["invalid_currency"],
+                len(CURRENCIES),
+                o.currency_index.to_numpy()[p],
+            )
+            created_ms = o.created_ms.to_numpy()[p]
+            created = np.where(
+                defect == DEFECT["invalid_future_created_date"],
+                created_ms + FUTURE_YEARS * 365 * DAY_MS,
+                created_ms,
+            )
+            amount = deals.amount[rows]
+            probability = deals.probability[rows]
+            close_q = quarter_bounds(close_day)[0]
+            fiscal_quarter = (
+                close_q.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
+            ) // 3 + 1
+            kind = o.type.to_numpy()[p]
+            term_start = np.where(won, o.term_start_day.to_numpy()[p], -1)
+            term_end = np.where(won, o.term_end_day_new.to_numpy()[p], -1)
+            account_names = _take(self.t.accounts.name, account_position[p])
+            campaign = o.campaign.to_numpy()[p]
+            parent = o.parent.to_numpy()[p]
+            types = _text(OPPORTUNITY_TYPES, kind)
+            loss_reason = pd.Series(_take(o.loss_reason, p)).where(closed & ~won)
+            competitor = np.array([0, 1, -1, -1])[opp % 4]
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("Opportunity", opp),
+                    "Name": (pd.Series(account_names) + " - " + pd.Series(types)).array,
+                    "AccountId": make_keys("Account", o.account.to_numpy()[p]),
+                    "OwnerId": self._sf_user(owner),
+                    "Type": types,
+                    "StageName": _text(STAGE_NAMES, stage),
+                    "Amount": amount,
+                    "CurrencyIsoCode": _text([*CURRENCIES, S.INVALID_CURRENCY_CODE], currency),
+                    "Probability": probability,
+                    "ExpectedRevenue": amount * probability / 100.0,
+                    "CloseDate": day_to_dt(close_day),
+                    "ForecastCategory": _text(CATEGORIES, category),
+                    "ForecastCategoryName": _text(CATEGORY_NAMES, category),
+                    "IsClosed": closed,
+                    "IsWon": won,
+                    "LeadSource": _take(o.source, p),
+                    "CampaignId": np.where(
+                        campaign >= 0, make_keys("Campaign", np.maximum(campaign, 0)), -1
+                    ),
+                    "FiscalYear": pd.array(
+                        day_to_dt(close_day).astype("datetime64[Y]").astype(np.int64) + 1970,
+                        dtype="Int64",
+                    ),
+                    "FiscalQuarter": pd.array(fiscal_quarter, dtype="Int64"),
+                    "Loss_Reason__c": loss_reason.array,
+                    "Contract_Term_Months__c": np.where(won, float(S.TERM_MONTHS), np.nan),
+                    "Contract_Start_Date__c": day_to_dt(term_start),
+                    "Contract_End_Date__c": day_to_dt(term_end),
+                    "Renewal_Of__c": np.where(
+                        kind == RENEWAL, make_keys("Opportunity", np.maximum(parent, 0)), -1
+                    ),
+                    "Owner_Manager_At_Close__c": self._sf_user(manager_at_close),
+                    "Owner_Role_At_Close__c": _text(
+                        role_names, np.where(closed, np.maximum(team_at_close, 0), -1)
+                    ),
+                    "Days_Open__c": np.full(len(rows), np.nan),  # formula: computed per view
+                    "IsDeleted": deals.deleted[rows],
+                    "CreatedById": self._sf_user(owner),
+                    "CreatedDate": ms_to_dt(created),
+                    "LastModifiedDate": ms_to_dt(ts),
+                    "SystemModstamp": ms_to_dt(ts),
+                    "Competitor__c": _text(
+                        ["Globex", "Initech"], np.where(ts >= self.drift_ms, competitor, -1)
+                    ),
+                    "_ts": ts,
+                    "_created_ms": created_ms,
+                    "_closed_ms": closed_ms,
+                },
+                copy=False,
+            )
+
+        self.versions["Opportunity"] = _Versions(deals.key, deals.ts, render)
+        self._sf_opportunity_history(deals)
+
+    def _sf_opportunity_history(self, deals: _Deals) -> None:
+        """OpportunityHistory and OpportunityFieldHistory rows of every version, final frames."""
+        key = make_keys("Opportunity", deals.key)
+        n = len(key)
+        same_opp = np.r_[False, key[1:] == key[:-1]] if n else np.zeros(0, bool)
+
+        def previous(values):
+            return np.r_[values[:1], values[:-1]]
+
+        def changed_float(values):
+            prev = previous(values)
+            return ~((values == prev) | (np.isnan(values) & np.isnan(prev)))
+
+        stage, amount, close_day = deals.stage, deals.amount, deals.close_day
+        probability, category = deals.probability, deals.category
+        owner_key = self._sf_user(deals.owner)
+        # The owner id is compared (and its old value rendered) through float64, as a pandas
+        # shift of the int64 column does; kept so that the history stays byte-identical.
+        owner_float = owner_key.astype(np.float64)
+        differs = {
+            "StageName": stage != previous(stage),
+            "Amount": changed_float(amount),
+            "CloseDate": close_day != previous(close_day),
+            "OwnerId": changed_float(owner_float),
+            "ForecastCategoryName": category != previous(category),
+            "Probability": changed_float(probability),
+        }
+        changed = ~same_opp | differs["StageName"] | differs["Amount"] | differs["CloseDate"]
+        changed |= differs["Probability"] | differs["ForecastCategoryName"]
+        rows = np.flatnonzero(changed & ~deals.deleted)
+        hist_key = key[rows]
+        hist_ts = deals.ts[rows]
+        prev_rows = np.where(same_opp[rows], rows - 1, -1)
+        # Stable ids: the deal's key and the change's position in its history.
+        ordinal = np.arange(len(rows)) - _group_starts(hist_key)
+        local = (hist_key & ((1 << 56) - 1)) * 64 + np.minimum(ordinal, 63)
+        hist_id = make_keys("OpportunityHistory", local)
+        # By time, then id: ids already ascend in version order, so a stable sort by time.
+        order = np.argsort(hist_ts, kind="stable")
+        rows, prev_rows = rows[order], prev_rows[order]
+        modstamp = ms_to_dt(hist_ts[order])
+        hist_amount = amount[rows]
+        self.appends["OpportunityHistory"] = pd.DataFrame(
+            {
+                "Id": hist_id[order],
+                "OpportunityId": hist_key[order],
+                "StageName": _text(STAGE_NAMES, stage[rows]),
+                "Amount": hist_amount,
+                "ExpectedRevenue": hist_amount * probability[rows] / 100.0,
+                "CloseDate": day_to_dt(close_day[rows]),
+                "Probability": probability[rows],
+                "ForecastCategory": _text(CATEGORIES, category[rows]),
+                "PrevAmount": np.where(prev_rows >= 0, amount[np.maximum(prev_rows, 0)], np.nan),
+                "PrevCloseDate": day_to_dt(
+                    np.where(prev_rows >= 0, close_day[np.maximum(prev_rows, 0)], -1)
+                ),
+                "CreatedById": owner_key[rows],
+                "IsDeleted": np.zeros(len(rows), dtype=bool),
+                "CreatedDate": modstamp,
+                "SystemModstamp": modstamp,
+                "_ts": hist_ts[order],
+            },
+            copy=False,
         )
-        amount = ev.amount.to_numpy()
-        probability = ev.probability.to_numpy()
-        close_q = quarter_bounds(close_day)[0]
-        fiscal_quarter = (
-            close_q.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
-        ) // 3 + 1
-        kind = o.type.to_numpy()
-        term_start = np.where(won, o.term_start_day.to_numpy(), -1)
-        term_end = np.where(won, o.term_end_day_new.to_numpy(), -1)
-        account_names = (
-            self.t.accounts.set_index("account").name.reindex(o.account.to_numpy()).to_numpy()
+        del rows, prev_rows, order, hist_key, hist_ts, hist_id, local, ordinal, changed
+
+        # Field history: a "created" row per deal, then one row per tracked field change.
+        parts = [(np.flatnonzero(~same_opp), 0, None, None)]
+        fields = ["StageName", "Amount", "CloseDate", "OwnerId", "ForecastCategoryName"]
+        for order_no, column in enumerate([*fields, "Probability"], start=1):
+            rows = np.flatnonzero(same_opp & differs[column])
+            if not len(rows):
+                continue
+            if column == "StageName":
+                values = _shared(STAGE_NAMES, stage[rows - 1]), _shared(STAGE_NAMES, stage[rows])
+            elif column == "Amount":
+                values = _floats(amount[rows - 1]), _floats(amount[rows])
+            elif column == "CloseDate":
+                values = _day_text(close_day[rows - 1]), _day_text(close_day[rows])
+            elif column == "OwnerId":
+                old = owner_float[rows - 1].astype(np.int64)
+                values = _id_text(old), _id_text(owner_key[rows])
+            elif column == "ForecastCategoryName":
+                values = (
+                    _shared(CATEGORY_NAMES, category[rows - 1]),
+                    _shared(CATEGORY_NAMES, category[rows]),
+                )
+            else:
+                values = _floats(probability[rows - 1]), _floats(probability[rows])
+            parts.append((rows, order_no, *values))
+        del differs
+        size = sum(len(part[0]) for part in parts)
+        rows = np.concatenate([part[0] for part in parts])
+        field = np.concatenate([np.full(len(part[0]), part[1], np.int8) for part in parts])
+        fh_key = key[rows]
+        fh_ts = deals.ts[rows]
+        # By deal, time and field (ties in part order): versions are already in (deal, time)
+        # order, so one stable sort by the version's (deal, time) rank and the field.
+        rank = np.cumsum(np.r_[False, (key[1:] != key[:-1]) | (deals.ts[1:] != deals.ts[:-1])])
+        order = np.argsort(rank[rows] * 8 + field, kind="stable")
+        del rank
+        ordinal = np.arange(size) - _group_starts(fh_key[order])
+        fh_id = np.empty(size, dtype=np.int64)
+        fh_id[order] = make_keys(
+            "OpportunityFieldHistory",
+            (fh_key[order] & ((1 << 56) - 1)) * 64 + np.minimum(ordinal, 63),
         )
+        del ordinal
+        # Then by time and id: ids ascend in that order already, so a stable sort by time.
+        order = order[np.argsort(fh_ts[order], kind="stable")]
+        old_value = np.empty(size, dtype=object)
+        new_value = np.empty(size, dtype=object)
+        # Numbers among the values (amounts, probabilities) keep the value columns ``object``.
+        number = np.zeros(size, dtype=bool)
+        start = 0
+        for part_rows, order_no, old, new in parts:
+            end = start + len(part_rows)
+            if old is not None:
+                old_value[start:end] = old
+                new_value[start:end] = new
+                if order_no in (2, 6):
+                    number[start:end] = True
+            start = end
+        del parts
+        old_value, new_value, number = old_value[order], new_value[order], number[order]
+        numeric_old = number & pd.notna(old_value)
+        numeric_new = number & pd.notna(new_value)
+        field = field[order]
+        fh_ts = fh_ts[order]
+        labels = ["created", "StageName", "Amount", "CloseDate", "Owner"]
+        labels += ["ForecastCategoryName", "Probability"]
+        data_types = ["Text", "Picklist", "Currency", "Date", "Reference", "Picklist", "Percent"]
         frame = pd.DataFrame(
             {
-                "Id": make_keys("Opportunity", ev.opp.to_numpy()),
-                "Name": pd.Series(account_names)
-                .str.cat(pd.Series(np.array(OPPORTUNITY_TYPES)[kind]), sep=" - ")
-                .to_numpy(),
-                "AccountId": make_keys("Account", o.account.to_numpy()),
-                "OwnerId": self._sf_user(owner),
-                "Type": np.array(OPPORTUNITY_TYPES)[kind],
-                "StageName": STAGE_NAMES[stage],
-                "Amount": amount,
-                "CurrencyIsoCode": currency,
-                "Probability": probability,
-                "ExpectedRevenue": amount * probability / 100.0,
-                "CloseDate": day_to_dt(close_day),
-                "ForecastCategory": ev.category.to_numpy(),
-                "ForecastCategoryName": ev.category.map(SF_FORECAST_CATEGORY_NAMES).to_numpy(),
-                "IsClosed": closed,
-                "IsWon": won,
-                "LeadSource": o.source.to_numpy(),
-                "CampaignId": np.where(
-                    o.campaign.to_numpy() >= 0,
-                    make_keys("Campaign", np.maximum(o.campaign.to_numpy(), 0)),
-                    -1,
-                ),
-                "FiscalYear": pd.array(
-                    day_to_dt(close_day).astype("datetime64[Y]").astype(np.int64) + 1970,
-                    dtype="Int64",
-                ),
-                "FiscalQuarter": pd.array(fiscal_quarter, dtype="Int64"),
-                "Loss_Reason__c": np.where(closed & ~won, o.loss_reason.to_numpy(), None),
-                "Contract_Term_Months__c": np.where(won, float(S.TERM_MONTHS), np.nan),
-                "Contract_Start_Date__c": day_to_dt(term_start),
-                "Contract_End_Date__c": day_to_dt(term_end),
-                "Renewal_Of__c": np.where(
-                    kind == RENEWAL,
-                    make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)),
-                    -1,
-                ),
-                "Owner_Manager_At_Close__c": self._sf_user(manager_at_close),
-                "Owner_Role_At_Close__c": np.where(
-                    closed, "Account Executive " + team_names[np.maximum(team_at_close, 0)], None
-                ),
-                "Days_Open__c": np.nan,  # formula: computed per view
-                "IsDeleted": ev.deleted.to_numpy().astype(bool),
-                "CreatedById": self._sf_user(owner),
-                "CreatedDate": ms_to_dt(created),
-                "LastModifiedDate": ms_to_dt(ts),
-                "SystemModstamp": ms_to_dt(ts),
-                "Competitor__c": np.where(
-                    ts >= self.drift_ms,
-                    np.array(["Globex", "Initech", None, None])[ev.opp.to_numpy() % 4],
-                    None,
-                ),
-                "_ts": ts,
-                "_created_ms": o.created_ms.to_numpy(),
-                "_closed_ms": closed_ms,
-            }
+                "OpportunityId": fh_key[order],
+                "Field": _text(labels, field),
+                "DataType": _text(data_types, field),
+                "OldValue": old_value,
+                "NewValue": new_value,
+                "_ts": fh_ts,
+                "Id": fh_id[order],
+                "CreatedById": self._sf_user(np.zeros(size, dtype=np.int64)),
+                "IsDeleted": np.zeros(size, dtype=bool),
+                "CreatedDate": ms_to_dt(fh_ts),
+            },
+            copy=False,
         )
-        self.versions["Opportunity"] = frame
-        self._sf_opportunity_history(frame, ev)
-
-    def _sf_opportunity_history(self, versions: pd.DataFrame, ev: pd.DataFrame) -> None:
-        v = versions
-        same_opp = np.r_[False, v.Id.to_numpy()[1:] == v.Id.to_numpy()[:-1]]
-
-        def previous(column):
-            values = v[column].shift(1)
-            return values.where(same_opp)
-
-        tracked = ["StageName", "Amount", "CloseDate", "Probability", "ForecastCategory"]
-        changed = ~same_opp
-        for column in tracked:
-            prev = previous(column)
-            changed |= ~((v[column] == prev) | (v[column].isna() & prev.isna())).to_numpy()
-        hist = v[changed & ~v.IsDeleted.to_numpy()]
-        prev_amount = previous("Amount")[changed & ~v.IsDeleted.to_numpy()]
-        prev_close = previous("CloseDate")[changed & ~v.IsDeleted.to_numpy()]
-        history = pd.DataFrame(
-            {
-                "Id": make_keys("OpportunityHistory", np.arange(len(hist)) + 1),
-                "OpportunityId": hist.Id.to_numpy(),
-                "StageName": hist.StageName.to_numpy(),
-                "Amount": hist.Amount.to_numpy(),
-                "ExpectedRevenue": hist.ExpectedRevenue.to_numpy(),
-                "CloseDate": hist.CloseDate.to_numpy(),
-                "Probability": hist.Probability.to_numpy(),
-                "ForecastCategory": hist.ForecastCategory.to_numpy(),
-                "PrevAmount": prev_amount.to_numpy(),
-                "PrevCloseDate": prev_close.to_numpy(),
-                "CreatedById": hist.OwnerId.to_numpy(),
-                "IsDeleted": False,
-                "CreatedDate": hist.SystemModstamp.to_numpy(),
-                "SystemModstamp": hist.SystemModstamp.to_numpy(),
-                "_ts": hist._ts.to_numpy(),
-            }
-        )
-        # Stable ids: the deal's key and the change's position in its history.
-        ordinal = history.groupby("OpportunityId").cumcount().to_numpy()
-        local = (hist.Id.to_numpy() & ((1 << 56) - 1)) * 64 + np.minimum(ordinal, 63)
-        history["Id"] = make_keys("OpportunityHistory", local)
-        self.appends["OpportunityHistory"] = history.sort_values(["_ts", "Id"], ignore_index=True)
-
-        field_rows = []
-        field_map = {
-            "StageName": ("StageName", "picklist"),
-            "Amount": ("Amount", "currency"),
-            "CloseDate": ("CloseDate", "date"),
-            "OwnerId": ("Owner", "reference"),
-            "ForecastCategoryName": ("ForecastCategoryName", "picklist"),
-            "Probability": ("Probability", "percent"),
+        self.appends["OpportunityFieldHistory"] = frame
+        # Where the first non-text value sits: a view cut before it serves the values as text.
+        self._fh_first_number = {
+            "OldValue": _first(numeric_old, size),
+            "NewValue": _first(numeric_new, size),
         }
-        created = v[~same_opp]
-        field_rows.append(
-            pd.DataFrame(
-                {
-                    "OpportunityId": created.Id.to_numpy(),
-                    "Field": "created",
-                    "DataType": "Text",
-                    "OldValue": None,
-                    "NewValue": None,
-                    "_ts": created._ts.to_numpy(),
-                    "_order": 0,
-                }
-            )
-        )
-        for order, (column, (field, data_type)) in enumerate(field_map.items(), start=1):
-            prev = previous(column)
-            diff = same_opp & ~((v[column] == prev) | (v[column].isna() & prev.isna())).to_numpy()
-            if not diff.any():
-                continue
-            old, new = prev[diff], v[column][diff]
-            field_rows.append(
-                pd.DataFrame(
-                    {
-                        "OpportunityId": v.Id.to_numpy()[diff],
-                        "Field": field,
-                        "DataType": data_type.capitalize(),
-                        "OldValue": _history_value(old, data_type),
-                        "NewValue": _history_value(new, data_type),
-                        "_ts": v._ts.to_numpy()[diff],
-                        "_order": order,
-                    }
-                )
-            )
-        fh = pd.concat(field_rows, ignore_index=True).sort_values(
-            ["OpportunityId", "_ts", "_order"], ignore_index=True
-        )
-        ordinal = fh.groupby("OpportunityId").cumcount().to_numpy()
-        fh["Id"] = make_keys(
-            "OpportunityFieldHistory",
-            (fh.OpportunityId.to_numpy() & ((1 << 56) - 1)) * 64 + np.minimum(ordinal, 63),
-        )
-        fh["CreatedById"] = self._sf_user(np.zeros(len(fh), dtype=np.int64))
-        fh["IsDeleted"] = False
-        fh["CreatedDate"] = ms_to_dt(fh._ts.to_numpy())
-        self.appends["OpportunityFieldHistory"] = fh.drop(columns="_order").sort_values(
-            ["_ts", "Id"], ignore_index=True
-        )
 
     def _sf_activities(self) -> None:
-        a = self.t.activities[self.t.activities.crm == SALESFORCE]
-        tasks = a[a.kind != 2]
-        subtype = np.array(["Call", "Email", "", "Task"])[tasks.kind.to_numpy()]
-        versions = [tasks.assign(_ts=tasks.created_ms, _done=False)]
-        done = tasks[tasks.completed_ms >= 0]
-        versions.append(done.assign(_ts=done.completed_ms, _done=True))
-        tv = pd.concat(versions, ignore_index=True).sort_values(
-            ["activity", "_ts"], ignore_index=True
+        a = self.t.activities
+        kind_all = a.kind.to_numpy()
+        salesforce = a.crm.to_numpy() == SALESFORCE
+        keys = a.activity.to_numpy()
+
+        def render_tasks(records: np.ndarray, is_done: np.ndarray) -> pd.DataFrame:
+            tv = a.iloc[records]
+            kind = tv.kind.to_numpy()
+            contact = tv.contact.to_numpy()
+            owner = self._sf_user(tv.owner.to_numpy())
+            created = tv.created_ms.to_numpy()
+            completed = tv.completed_ms.to_numpy()
+            ts = np.where(is_done, completed, created)
+            modstamp = ms_to_dt(ts)
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("Task", tv.activity.to_numpy()),
+                    "Subject": _text(["Call", "Email", "Meeting", "Follow up"], kind),
+                    "WhoId": np.where(
+                        contact >= 0, make_keys("Contact", np.maximum(contact, 0)), -1
+                    ),
+                    "WhatId": make_keys("Opportunity", tv.opp.to_numpy()),
+                    "AccountId": make_keys("Account", tv.account.to_numpy()),
+                    "OwnerId": owner,
+                    "Status": _text(["Not Started", "Completed"], is_done.astype(np.int8)),
+                    "Type": _text(["Call", "Email", "Other", "Other"], kind),
+                    "TaskSubtype": _text(["Call", "Email", "Task", "Task"], kind),
+                    "ActivityDate": day_to_dt(day_of_ms(tv.due_ms.to_numpy())),
+                    "CompletedDateTime": ms_to_dt(np.where(is_done, completed, -1)),
+                    "IsClosed": is_done,
+                    "CallDurationInSeconds": pd.array(
+                        np.where(kind == 0, tv.duration_minutes.to_numpy() * 60, 0),
+                        dtype="Int64",
+                    ),
+                    "IsArchived": np.zeros(len(tv), dtype=bool),
+                    "IsDeleted": np.zeros(len(tv), dtype=bool),
+                    "CreatedById": owner,
+                    "CreatedDate": ms_to_dt(created),
+                    "LastModifiedDate": modstamp,
+                    "SystemModstamp": modstamp,
+                    "_ts": ts,
+                },
+                copy=False,
+            )
+
+        self.versions["Task"] = _TwoStep(
+            _rows_by_key(salesforce & (kind_all != 2), keys),
+            a.created_ms.to_numpy(),
+            a.completed_ms.to_numpy(),
+            render_tasks,
         )
-        is_done = tv._done.to_numpy()
-        kind = tv.kind.to_numpy()
-        self.versions["Task"] = pd.DataFrame(
-            {
-                "Id": make_keys("Task", tv.activity.to_numpy()),
-                "Subject": np.array(["Call", "Email", "Meeting", "Follow up"])[kind],
-                "WhoId": np.where(
-                    tv.contact.to_numpy() >= 0,
-                    make_keys("Contact", np.maximum(tv.contact.to_numpy(), 0)),
-                    -1,
-                ),
-                "WhatId": make_keys("Opportunity", tv.opp.to_numpy()),
-                "AccountId": make_keys("Account", tv.account.to_numpy()),
-                "OwnerId": self._sf_user(tv.owner.to_numpy()),
-                "Status": np.where(is_done, "Completed", "Not Started"),
-                "Type": np.array(["Call", "Email", "Other", "Other"])[kind],
-                "TaskSubtype": np.array(["Call", "Email", "Task", "Task"])[kind],
-                "ActivityDate": day_to_dt(day_of_ms(tv.due_ms.to_numpy())),
-                "CompletedDateTime": ms_to_dt(np.where(is_done, tv.completed_ms.to_numpy(), -1)),
-                "IsClosed": is_done,
-                "CallDurationInSeconds": pd.array(
-                    np.where(kind == 0, tv.duration_minutes.to_numpy() * 60, 0), dtype="Int64"
-                ),
-                "IsArchived": False,
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(tv.owner.to_numpy()),
-                "CreatedDate": ms_to_dt(tv.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(tv._ts.to_numpy()),
-                "SystemModstamp": ms_to_dt(tv._ts.to_numpy()),
-                "_ts": tv._ts.to_numpy(),
-            }
-        )
-        del subtype
-        meetings = a[a.kind == 2].sort_values("activity")
-        start = meetings.due_ms.to_numpy()
-        self.versions["Event"] = pd.DataFrame(
-            {
-                "Id": make_keys("Event", meetings.activity.to_numpy()),
-                "Subject": "Meeting",
-                "WhoId": np.where(
-                    meetings.contact.to_numpy() >= 0,
-                    make_keys("Contact", np.maximum(meetings.contact.to_numpy(), 0)),
-                    -1,
-                ),
-                "WhatId": make_keys("Opportunity", meetings.opp.to_numpy()),
-                "AccountId": make_keys("Account", meetings.account.to_numpy()),
-                "OwnerId": self._sf_user(meetings.owner.to_numpy()),
-                "Type": "Meeting",
-                "ActivityDate": day_to_dt(day_of_ms(start)),
-                "StartDateTime": ms_to_dt(start),
-                "EndDateTime": ms_to_dt(start + meetings.duration_minutes.to_numpy() * 60_000),
-                "DurationInMinutes": pd.array(meetings.duration_minutes.to_numpy(), dtype="Int64"),
-                "IsArchived": False,
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(meetings.owner.to_numpy()),
-                "CreatedDate": ms_to_dt(meetings.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(meetings.created_ms.to_numpy()),
-                "SystemModstamp": ms_to_dt(meetings.created_ms.to_numpy()),
-                "_ts": meetings.created_ms.to_numpy(),
-            }
+
+        def render_events(records: np.ndarray, _second: np.ndarray) -> pd.DataFrame:
+            m = a.iloc[records]
+            start = m.due_ms.to_numpy()
+            contact = m.contact.to_numpy()
+            owner = self._sf_user(m.owner.to_numpy())
+            created = ms_to_dt(m.created_ms.to_numpy())
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("Event", m.activity.to_numpy()),
+                    "Subject": _text(["Meeting"], np.zeros(len(m), np.int8)),
+                    "WhoId": np.where(
+                        contact >= 0, make_keys("Contact", np.maximum(contact, 0)), -1
+                    ),
+                    "WhatId": make_keys("Opportunity", m.opp.to_numpy()),
+                    "AccountId": make_keys("Account", m.account.to_numpy()),
+                    "OwnerId": owner,
+                    "Type": _text(["Meeting"], np.zeros(len(m), np.int8)),
+                    "ActivityDate": day_to_dt(day_of_ms(start)),
+                    "StartDateTime": ms_to_dt(start),
+                    "EndDateTime": ms_to_dt(start + m.duration_minutes.to_numpy() * 60_000),
+                    "DurationInMinutes": pd.array(m.duration_minutes.to_numpy(), dtype="Int64"),
+                    "IsArchived": np.zeros(len(m), dtype=bool),
+                    "IsDeleted": np.zeros(len(m), dtype=bool),
+                    "CreatedById": owner,
+                    "CreatedDate": created,
+                    "LastModifiedDate": created,
+                    "SystemModstamp": created,
+                    "_ts": m.created_ms.to_numpy(),
+                },
+                copy=False,
+            )
+
+        self.versions["Event"] = _TwoStep(
+            _rows_by_key(salesforce & (kind_all == 2), keys),
+            a.created_ms.to_numpy(),
+            None,
+            render_events,
         )
 
     def _sf_campaigns(self) -> None:
@@ -785,39 +1054,44 @@ class Org:
             }
         ).astype({"ParentId": np.int64})
         m = self.t.campaign_members
-        first = m.assign(_ts=m.created_ms, responded=False)
-        resp = m[(m.responded_ms >= 0) & (m.responded_ms > m.created_ms)]
-        same = m[(m.responded_ms >= 0) & (m.responded_ms <= m.created_ms)]
-        first.loc[first.member.isin(same.member), "responded"] = True
-        mv = pd.concat(
-            [first, resp.assign(_ts=resp.responded_ms, responded=True)], ignore_index=True
-        )
-        mv = mv.sort_values(["member", "_ts"], ignore_index=True)
-        lead = mv.lead.to_numpy()
-        contact = mv.contact.to_numpy()
-        lead_key = np.where(lead >= 0, make_keys("Lead", np.maximum(lead, 0)), -1)
-        contact_key = np.where(contact >= 0, make_keys("Contact", np.maximum(contact, 0)), -1)
-        responded = mv.responded.to_numpy()
-        self.versions["CampaignMember"] = pd.DataFrame(
-            {
-                "Id": make_keys("CampaignMember", mv.member.to_numpy()),
-                "CampaignId": make_keys("Campaign", mv.campaign.to_numpy()),
-                "LeadId": lead_key,
-                "ContactId": contact_key,
-                "LeadOrContactId": np.where(lead_key >= 0, lead_key, contact_key),
-                "Status": np.where(responded, "Responded", "Sent"),
-                "HasResponded": responded,
-                "FirstRespondedDate": day_to_dt(
-                    np.where(responded, day_of_ms(mv.responded_ms.to_numpy()), -1)
-                ),
-                "IsDeleted": False,
-                "CreatedById": self._sf_user(np.zeros(len(mv), dtype=np.int64)),
-                "CreatedDate": ms_to_dt(mv.created_ms.to_numpy()),
-                "LastModifiedDate": ms_to_dt(mv._ts.to_numpy()),
-                "SystemModstamp": ms_to_dt(mv._ts.to_numpy()),
-                "_ts": mv._ts.to_numpy(),
-            }
-        )
+        rows = _rows_by_key(np.ones(len(m), dtype=bool), m.member.to_numpy())
+        created_ms = m.created_ms.to_numpy()
+        responded_ms = m.responded_ms.to_numpy()
+        # A response after joining is a second version; one at the join is part of the first.
+        responded_first = (responded_ms >= 0) & (responded_ms <= created_ms)
+        second_ms = np.where((responded_ms >= 0) & (responded_ms > created_ms), responded_ms, -1)
+
+        def render_members(records: np.ndarray, second: np.ndarray) -> pd.DataFrame:
+            mv = m.iloc[records]
+            lead = mv.lead.to_numpy()
+            contact = mv.contact.to_numpy()
+            lead_key = np.where(lead >= 0, make_keys("Lead", np.maximum(lead, 0)), -1)
+            contact_key = np.where(contact >= 0, make_keys("Contact", np.maximum(contact, 0)), -1)
+            responded = second | responded_first[records]
+            ts = np.where(second, responded_ms[records], created_ms[records])
+            return pd.DataFrame(
+                {
+                    "Id": make_keys("CampaignMember", mv.member.to_numpy()),
+                    "CampaignId": make_keys("Campaign", mv.campaign.to_numpy()),
+                    "LeadId": lead_key,
+                    "ContactId": contact_key,
+                    "LeadOrContactId": np.where(lead_key >= 0, lead_key, contact_key),
+                    "Status": _text(["Sent", "Responded"], responded.astype(np.int8)),
+                    "HasResponded": responded,
+                    "FirstRespondedDate": day_to_dt(
+                        np.where(responded, day_of_ms(mv.responded_ms.to_numpy()), -1)
+                    ),
+                    "IsDeleted": np.zeros(len(mv), dtype=bool),
+                    "CreatedById": self._sf_user(np.zeros(len(mv), dtype=np.int64)),
+                    "CreatedDate": ms_to_dt(mv.created_ms.to_numpy()),
+                    "LastModifiedDate": ms_to_dt(ts),
+                    "SystemModstamp": ms_to_dt(ts),
+                    "_ts": ts,
+                },
+                copy=False,
+            )
+
+        self.versions["CampaignMember"] = _TwoStep(rows, created_ms, second_ms, render_members)
 
     def _sf_forecasting(self) -> None:
         t = self.t
@@ -1082,7 +1356,7 @@ class Org:
     # ---------------------------------------------------------------- HubSpot
     def _render_hubspot(self) -> None:
         t = self.t
-        self.hs: dict[str, pd.DataFrame] = {}
+        self.hs: dict[str, _Versions | _TwoStep] = {}
         users = t.users[t.users.crm == HUBSPOT]
         teams = t.teams.set_index("team_id")
         team = users.team.to_numpy()
@@ -1111,7 +1385,6 @@ class Org:
         self._hs_engagements()
 
     def _hs_companies(self) -> None:
-        acc = self.versions  # noqa: F841 (documentation: same shape as Salesforce accounts)
         t = self.t
         a = t.accounts[t.accounts.crm == HUBSPOT]
         won = t.opportunities[t.opportunities.won & (t.opportunities.crm == HUBSPOT)]
@@ -1132,53 +1405,56 @@ class Org:
             .drop_duplicates()
             .sort_values(["account", "_ts"], ignore_index=True)
         )
-        row = a.set_index("account").loc[versions.account.to_numpy()]
-        ts = versions._ts.to_numpy()
-        customer = ts >= first_win.reindex(versions.account.to_numpy()).fillna(np.inf).to_numpy()
-        key = make_keys("Account", versions.account.to_numpy())
-        self.hs["companies"] = pd.DataFrame(
-            {
-                "id": key,
-                "createdAt": ms_to_dt(row.created_ms.to_numpy()),
-                "updatedAt": ms_to_dt(ts),
-                "archived": False,
-                "archivedAt": ms_to_dt(np.full(len(ts), -1)),
-                "name": row.name.to_numpy(),
-                "domain": (row.name.str.split(" ").str[0].str.lower() + ".example").to_numpy(),
-                "industry": row.industry.to_numpy(),
-                "annualrevenue": row.annual_revenue.to_numpy(),
-                "numberofemployees": row.employees.to_numpy().astype(float),
-                "hubspot_owner_id": self._sf_user(self._slot_owner(row.slot.to_numpy(), ts)),
-                "lifecyclestage": np.where(customer, "customer", "lead"),
-                "country": row.country.to_numpy(),
-                "createdate": ms_to_dt(row.created_ms.to_numpy()),
-                "hs_lastmodifieddate": ms_to_dt(ts),
-                "hs_object_id": _hs_number_id(key),
-                "_ts": ts,
-            }
-        )
+        by_account = a.set_index("account")
+        account = versions.account.to_numpy()
+        version_ts = versions._ts.to_numpy()
+        first_win_ms = first_win.reindex(account).fillna(np.inf).to_numpy()
+
+        def render(rows: np.ndarray) -> pd.DataFrame:
+            row = by_account.loc[account[rows]]
+            ts = version_ts[rows]
+            customer = ts >= first_win_ms[rows]
+            key = make_keys("Account", account[rows])
+            created = ms_to_dt(row.created_ms.to_numpy())
+            return pd.DataFrame(
+                {
+                    "id": key,
+                    "createdAt": created,
+                    "updatedAt": ms_to_dt(ts),
+                    "archived": np.zeros(len(rows), dtype=bool),
+                    "archivedAt": ms_to_dt(np.full(len(ts), -1)),
+                    "name": row.name.array,
+                    "domain": (row.name.str.split(" ").str[0].str.lower() + ".example").array,
+                    "industry": row.industry.array,
+                    "annualrevenue": row.annual_revenue.to_numpy(),
+                    "numberofemployees": row.employees.to_numpy().astype(float),
+                    "hubspot_owner_id": self._sf_user(self._slot_owner(row.slot.to_numpy(), ts)),
+                    "lifecyclestage": _text(["lead", "customer"], customer.astype(np.int8)),
+                    "country": row.country.array,
+                    "createdate": created,
+                    "hs_lastmodifieddate": ms_to_dt(ts),
+                    "hs_object_id": _hs_number_id(key),
+                    "_ts": ts,
+                },
+                copy=False,
+            )
+
+        self.hs["companies"] = _Versions(account, version_ts, render)
 
     def _hs_contacts(self) -> None:
         t = self.t
         c = t.contacts[(t.contacts.crm == HUBSPOT) & (t.contacts.lead < 0)]
         leads = t.leads[t.leads.crm == HUBSPOT]
         # HubSpot has no lead object: a lead is a contact moving through lifecycle stages.
+        stages = ["lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity"]
         steps = [
             pd.DataFrame(
-                {
-                    "contact": c.contact.to_numpy(),
-                    "_ts": c.created_ms.to_numpy(),
-                    "stage": "customer" if False else "lead",
-                }
+                {"contact": c.contact.to_numpy(), "_ts": c.created_ms.to_numpy(), "stage": 0},
+                copy=False,
             )
         ]
         lead_contact = (1 << 45) + leads.lead.to_numpy()
-        for column, stage in (
-            ("created_ms", "lead"),
-            ("mql_ms", "marketingqualifiedlead"),
-            ("sql_ms", "salesqualifiedlead"),
-            ("converted_ms", "opportunity"),
-        ):
+        for stage, column in enumerate(("created_ms", "mql_ms", "sql_ms", "converted_ms")):
             sel = leads[column].to_numpy() >= 0
             steps.append(
                 pd.DataFrame(
@@ -1186,251 +1462,302 @@ class Org:
                         "contact": lead_contact[sel],
                         "_ts": leads[column].to_numpy()[sel],
                         "stage": stage,
-                    }
+                    },
+                    copy=False,
                 )
             )
         v = pd.concat(steps, ignore_index=True).sort_values(["contact", "_ts"], ignore_index=True)
+        columns = ["account", "created_ms", "first_name", "last_name", "email", "source", "slot"]
         base = pd.concat(
             [
-                c[
-                    [
-                        "contact",
-                        "account",
-                        "created_ms",
-                        "first_name",
-                        "last_name",
-                        "email",
-                        "source",
-                        "slot",
-                    ]
-                ],
+                c[["contact", *columns]],
                 pd.DataFrame(
                     {
                         "contact": lead_contact,
                         "account": leads.converted_account.to_numpy(),
                         "created_ms": leads.created_ms.to_numpy(),
-                        "first_name": leads.first_name.to_numpy(),
-                        "last_name": leads.last_name.to_numpy(),
-                        "email": leads.email.to_numpy(),
-                        "source": leads.source.to_numpy(),
+                        "first_name": leads.first_name.array,
+                        "last_name": leads.last_name.array,
+                        "email": leads.email.array,
+                        "source": leads.source.array,
                         "slot": leads.slot.to_numpy(),
-                    }
+                    },
+                    copy=False,
                 ),
             ],
             ignore_index=True,
         ).set_index("contact")
-        row = base.loc[v.contact.to_numpy()]
-        ts = v._ts.to_numpy()
-        lead_rows = leads.set_index(pd.Index(lead_contact)).reindex(v.contact.to_numpy())
+        contact = v.contact.to_numpy()
+        version_ts = v._ts.to_numpy()
+        stage = v.stage.to_numpy().astype(np.int8)
+        del v, steps
+        base_position = base.index.get_indexer(contact).astype(np.int32)
+        lead_position = pd.Index(lead_contact).get_indexer(contact).astype(np.int32)
+        stamps = {
+            "hs_lifecyclestage_lead_date": leads.created_ms.to_numpy(),
+            "hs_lifecyclestage_marketingqualifiedlead_date": leads.mql_ms.to_numpy(),
+            "hs_lifecyclestage_salesqualifiedlead_date": leads.sql_ms.to_numpy(),
+            "hs_lifecyclestage_opportunity_date": leads.converted_ms.to_numpy(),
+        }
 
-        def stamp(column):
-            value = lead_rows[column].fillna(-1).to_numpy().astype(np.int64)
-            return ms_to_dt(np.where((value >= 0) & (value <= ts), value, -1))
-
-        account = row.account.to_numpy()
-        account = np.where(account >= 0, make_keys("Account", np.maximum(account, 0)), -1)
-        key = make_keys("Contact", v.contact.to_numpy())
-        self.hs["contacts"] = pd.DataFrame(
-            {
+        def render(rows: np.ndarray) -> pd.DataFrame:
+            row = base.iloc[base_position[rows]]
+            ts = version_ts[rows]
+            lead_row = lead_position[rows]
+            account = row.account.to_numpy()
+            account = np.where(account >= 0, make_keys("Account", np.maximum(account, 0)), -1)
+            key = make_keys("Contact", contact[rows])
+            created = ms_to_dt(row.created_ms.to_numpy())
+            modified = ms_to_dt(ts)
+            step = stage[rows]
+            frame = {
                 "id": key,
-                "createdAt": ms_to_dt(row.created_ms.to_numpy()),
-                "updatedAt": ms_to_dt(ts),
-                "archived": False,
+                "createdAt": created,
+                "updatedAt": modified,
+                "archived": np.zeros(len(rows), dtype=bool),
                 "archivedAt": ms_to_dt(np.full(len(ts), -1)),
-                "email": row.email.to_numpy(),
-                "firstname": row.first_name.to_numpy(),
-                "lastname": row.last_name.to_numpy(),
-                "jobtitle": "Manager",
-                "lifecyclestage": v.stage.to_numpy(),
-                "hs_lead_status": np.where(v.stage.to_numpy() == "lead", "NEW", "IN_PROGRESS"),
+                "email": row.email.array,
+                "firstname": row.first_name.array,
+                "lastname": row.last_name.array,
+                "jobtitle": _text(["Manager"], np.zeros(len(rows), np.int8)),
+                "lifecyclestage": _text(stages, step),
+                "hs_lead_status": _text(["NEW", "IN_PROGRESS"], (step != 0).astype(np.int8)),
                 "hubspot_owner_id": self._sf_user(
                     self._slot_owner(row.slot.to_numpy(), row.created_ms.to_numpy())
                 ),
                 "associatedcompanyid": account,
-                "hs_analytics_source": row.source.to_numpy(),
-                "hs_lifecyclestage_lead_date": stamp("created_ms"),
-                "hs_lifecyclestage_marketingqualifiedlead_date": stamp("mql_ms"),
-                "hs_lifecyclestage_salesqualifiedlead_date": stamp("sql_ms"),
-                "hs_lifecyclestage_opportunity_date": stamp("converted_ms"),
-                "hs_lifecyclestage_customer_date": ms_to_dt(np.full(len(ts), -1)),
-                "createdate": ms_to_dt(row.created_ms.to_numpy()),
-                "lastmodifieddate": ms_to_dt(ts),
-                "hs_object_id": _hs_number_id(key),
-                "_ts": ts,
+                "hs_analytics_source": row.source.array,
             }
-        )
-        dups = t.contacts[(t.contacts.crm == HUBSPOT) & (t.contacts.duplicate_of >= 0)]
-        del dups  # duplicates are already part of ``c`` (they have no lead)
+            for name, values in stamps.items():
+                value = np.where(lead_row >= 0, values[np.maximum(lead_row, 0)], -1)
+                frame[name] = ms_to_dt(np.where((value >= 0) & (value <= ts), value, -1))
+            frame["hs_lifecyclestage_customer_date"] = ms_to_dt(np.full(len(ts), -1))
+            frame["createdate"] = created
+            frame["lastmodifieddate"] = modified
+            frame["hs_object_id"] = _hs_number_id(key)
+            frame["_ts"] = ts
+            return pd.DataFrame(frame, copy=False)
+
+        self.hs["contacts"] = _Versions(contact, version_ts, render)
 
     def _hs_deals(self) -> None:
-        ev, opps = self._opportunity_versions(HUBSPOT)
-        ev = self._apply_deal_defects(ev, HUBSPOT)
-        o = opps.loc[ev.opp.to_numpy()]
-        ts = ev.ts.to_numpy()
-        stage = ev.stage.to_numpy().astype(np.int64)
-        closed = stage >= STAGE_WON
-        won = stage == STAGE_WON
-        currency = np.array(CURRENCIES)[o.currency_index.to_numpy()]
+        deals = self._deal_versions(HUBSPOT)
+        o = deals.opps
+        account_position = (
+            pd.Index(self.t.accounts.account.to_numpy())
+            .get_indexer(o.account.to_numpy())
+            .astype(np.int32)
+        )
+        stage = deals.stage.astype(np.int64)
         currency = np.where(
-            ev.defect.to_numpy() == "invalid_currency", S.INVALID_CURRENCY_CODE, currency
-        )
-        created = o.created_ms.to_numpy()
-        created = np.where(
-            ev.defect.to_numpy() == "invalid_future_created_date",
-            created + FUTURE_YEARS * 365 * DAY_MS,
-            created,
-        )
-        close_day = ev.close_day.to_numpy().astype(np.int64)
-        rate = np.ones(len(ev))
-        for code in CURRENCIES:
-            sel = currency == code
-            if sel.any():
-                table = self.t.rates[self.t.rates.currency == code]
-                pos = np.maximum(
-                    np.searchsorted(table.start_day.to_numpy(), close_day[sel], side="right") - 1, 0
-                )
-                rate[sel] = table.rate.to_numpy()[pos]
-        amount = ev.amount.to_numpy()
-        key = make_keys("Opportunity", ev.opp.to_numpy())
-        account_names = (
-            self.t.accounts.set_index("account").name.reindex(o.account.to_numpy()).to_numpy()
-        )
-        kind = o.type.to_numpy()
-        frame = pd.DataFrame(
-            {
+            deals.defect[deals.position] == DEFECT["invalid_currency"],
+            len(CURRENCIES),
+            o.currency_index.to_numpy()[deals.position],
+        ).astype(np.int8)
+        close_day = deals.close_day.astype(np.int64)
+        # Stage entry timestamps (hs_date_entered_<stage>): a version shows the first entry of
+        # each stage among the deal's versions up to it (the running minimum of entry times).
+        first_entry = []
+        for index in range(1, len(HS_STAGES) + 1):
+            hit = np.flatnonzero(stage == index)
+            first = np.full(len(o), -1, dtype=np.int32)
+            if len(hit):
+                where = deals.position[hit]
+                new = np.r_[True, where[1:] != where[:-1]]
+                first[where[new]] = hit[new]
+            first_entry.append(first)
+        hubspot_owner = self._sf_user(deals.owner.astype(np.int64))
+
+        def render(rows: np.ndarray) -> pd.DataFrame:
+            p = deals.position[rows]
+            ts = deals.ts[rows]
+            st = stage[rows]
+            closed = st >= STAGE_WON
+            won = st == STAGE_WON
+            cur = currency[rows]
+            created = o.created_ms.to_numpy()[p]
+            created = np.where(
+                deals.defect[p] == DEFECT["invalid_future_created_date"],
+                created + FUTURE_YEARS * 365 * DAY_MS,
+                created,
+            )
+            cd = close_day[rows]
+            rate = np.ones(len(rows))
+            for code_index, code in enumerate(CURRENCIES):
+                sel = cur == code_index
+                if sel.any():
+                    table = self.t.rates[self.t.rates.currency == code]
+                    pos = np.maximum(
+                        np.searchsorted(table.start_day.to_numpy(), cd[sel], side="right") - 1, 0
+                    )
+                    rate[sel] = table.rate.to_numpy()[pos]
+            amount = deals.amount[rows]
+            key = make_keys("Opportunity", deals.key[rows])
+            account_names = _take(self.t.accounts.name, account_position[p])
+            kind = o.type.to_numpy()[p]
+            dealtype = _text(HS_DEALTYPE, kind)
+            deleted = deals.deleted[rows]
+            parent = o.parent.to_numpy()[p]
+            competitor = np.array([0, -1, 1, -1])[deals.key[rows] % 4]
+            frame = {
                 "id": key,
                 "createdAt": ms_to_dt(created),
                 "updatedAt": ms_to_dt(ts),
-                "archived": ev.deleted.to_numpy().astype(bool),
-                "archivedAt": ms_to_dt(np.where(ev.deleted.to_numpy().astype(bool), ts, -1)),
-                "dealname": pd.Series(account_names)
-                .str.cat(pd.Series(HS_DEALTYPE[kind]), sep=" - ")
-                .to_numpy(),
-                "dealtype": HS_DEALTYPE[kind],
-                "pipeline": "default",
-                "dealstage": HS_STAGE_IDS[stage],
-                "hubspot_owner_id": self._sf_user(ev.owner.to_numpy().astype(np.int64)),
+                "archived": deleted,
+                "archivedAt": ms_to_dt(np.where(deleted, ts, -1)),
+                "dealname": (pd.Series(account_names) + " - " + pd.Series(dealtype)).array,
+                "dealtype": dealtype,
+                "pipeline": _text(["default"], np.zeros(len(rows), np.int8)),
+                "dealstage": _text(HS_STAGE_IDS, st),
+                "hubspot_owner_id": hubspot_owner[rows],
                 "amount": amount,
-                "deal_currency_code": currency,
+                "deal_currency_code": _text([*CURRENCIES, S.INVALID_CURRENCY_CODE], cur),
                 "amount_in_home_currency": np.round(amount / rate, 2),
                 "createdate": ms_to_dt(created),
-                "closedate": ms_to_dt(np.where(close_day >= 0, close_day * DAY_MS, -1)),
+                "closedate": ms_to_dt(np.where(cd >= 0, cd * DAY_MS, -1)),
                 "hs_lastmodifieddate": ms_to_dt(ts),
                 "hs_is_closed": closed,
                 "hs_is_closed_won": won,
-                "hs_deal_stage_probability": HS_STAGE_PROBABILITY[stage],
-                "hs_forecast_category": ev.category.map(HS_CATEGORY).to_numpy(),
-                "hs_analytics_source": o.source.to_numpy(),
-                "closed_lost_reason": np.where(closed & ~won, o.loss_reason.to_numpy(), None),
+                "hs_deal_stage_probability": HS_STAGE_PROBABILITY[st],
+                "hs_forecast_category": _text(HS_CATEGORY_IDS, deals.category[rows]),
+                "hs_analytics_source": _take(o.source, p),
+                "closed_lost_reason": pd.Series(_take(o.loss_reason, p)).where(closed & ~won).array,
                 "hs_object_id": _hs_number_id(key),
-                "contract_start_date": day_to_dt(np.where(won, o.term_start_day.to_numpy(), -1)),
-                "contract_end_date": day_to_dt(np.where(won, o.term_end_day_new.to_numpy(), -1)),
+                "contract_start_date": day_to_dt(np.where(won, o.term_start_day.to_numpy()[p], -1)),
+                "contract_end_date": day_to_dt(np.where(won, o.term_end_day_new.to_numpy()[p], -1)),
                 "renewal_of_deal_id": np.where(
-                    kind == RENEWAL,
-                    make_keys("Opportunity", np.maximum(o.parent.to_numpy(), 0)),
-                    -1,
+                    kind == RENEWAL, make_keys("Opportunity", np.maximum(parent, 0)), -1
                 ),
-                "competitor": np.where(
-                    ts >= self.drift_ms,
-                    np.array(["Globex", None, "Initech", None])[ev.opp.to_numpy() % 4],
-                    None,
+                "competitor": _text(
+                    ["Globex", "Initech"], np.where(ts >= self.drift_ms, competitor, -1)
                 ),
                 "_ts": ts,
-                "_account": make_keys("Account", o.account.to_numpy()),
+                "_account": make_keys("Account", o.account.to_numpy()[p]),
             }
-        )
-        # Stage entry timestamps (hs_date_entered_<stage>), as of each version.
-        for index, (stage_id, *_rest) in enumerate(HS_STAGES, start=1):
-            entries = pd.Series(np.where(stage == index, ts, np.nan))
-            first_entry = (
-                entries.groupby(ev.opp.to_numpy()).cummin().groupby(ev.opp.to_numpy()).ffill()
-            )
-            frame[f"hs_date_entered_{stage_id}"] = ms_to_dt(
-                first_entry.fillna(-1).to_numpy().astype(np.int64)
-            )
-        self.hs["deals"] = frame
-        history = []
-        props = {
-            "dealstage": frame.dealstage,
-            "amount": frame.amount.map(_hs_number),
-            "closedate": pd.Series(_iso_ms(frame.closedate.to_numpy())),
-            "hubspot_owner_id": pd.Series(hs_ids(frame.hubspot_owner_id.to_numpy())),
-            "hs_forecast_category": frame.hs_forecast_category,
-            "deal_currency_code": frame.deal_currency_code,
-        }
-        same = np.r_[False, frame.id.to_numpy()[1:] == frame.id.to_numpy()[:-1]]
-        for name, values in props.items():
-            values = pd.Series(values.to_numpy(), dtype=object)
-            prev = values.shift(1)
-            changed = ~same | ~((values == prev) | (values.isna() & prev.isna())).to_numpy()
-            history.append(
-                pd.DataFrame(
-                    {
-                        "deal": frame.id.to_numpy()[changed],
-                        "property": name,
-                        "value": values.to_numpy()[changed],
-                        "timestamp": ts[changed],
-                        "source_type": np.where(same[changed], "CRM_UI", "API"),
-                    }
+            for index, (stage_id, *_rest) in enumerate(HS_STAGES):
+                first = first_entry[index][p]
+                entered = (first >= 0) & (first <= rows)
+                frame[f"hs_date_entered_{stage_id}"] = ms_to_dt(
+                    np.where(entered, deals.ts[np.maximum(first, 0)], -1)
                 )
+            return pd.DataFrame(frame, copy=False)
+
+        self.hs["deals"] = _Versions(deals.key, deals.ts, render)
+        self._hs_deal_history(deals, stage, currency, close_day, hubspot_owner)
+
+    def _hs_deal_history(self, deals: _Deals, stage, currency, close_day, owner) -> None:
+        """Every change of the tracked deal properties, as the API strings (final frame)."""
+        key = make_keys("Opportunity", deals.key)
+        n = len(key)
+        same = np.r_[False, key[1:] == key[:-1]] if n else np.zeros(0, bool)
+        amount_codes, amount_text = _text_codes(deals.amount, _amount_texts)
+        close_ms = np.where(close_day >= 0, close_day * DAY_MS, -1)
+        close_codes, close_text = _text_codes(close_ms, _date_texts)
+        owner_codes, owner_text = _text_codes(owner, _hs_id_texts)
+        props = {
+            "dealstage": (stage, list(HS_STAGE_IDS)),
+            "amount": (amount_codes, amount_text),
+            "closedate": (close_codes, close_text),
+            "hubspot_owner_id": (owner_codes, owner_text),
+            "hs_forecast_category": (deals.category.astype(np.int64), HS_CATEGORY_IDS),
+            "deal_currency_code": (
+                currency.astype(np.int64),
+                [*CURRENCIES, S.INVALID_CURRENCY_CODE],
+            ),
+        }
+        table: list[str | None] = []
+        parts = []
+        for prop_no, (codes, texts) in enumerate(props.values()):
+            # One text table for every property: equal text, equal code (null = -1).
+            lookup = np.array(
+                [len(table) + i if texts[i] is not None else -1 for i in range(len(texts))] + [-1],
+                dtype=np.int64,
             )
-        self.hs_deal_history = pd.concat(history, ignore_index=True).sort_values(
-            ["deal", "property", "timestamp"], ignore_index=True
+            table.extend(texts)
+            value = lookup[np.where(codes >= 0, codes, len(texts))]
+            changed = ~same | (value != np.r_[value[:1], value[:-1]])
+            rows = np.flatnonzero(changed)
+            parts.append((rows, prop_no, value[rows]))
+        rows = np.concatenate([part[0] for part in parts])
+        prop = np.concatenate([np.full(len(part[0]), part[1], np.int8) for part in parts])
+        value = np.concatenate([part[2] for part in parts])
+        names = list(props)
+        rank = np.argsort(np.argsort(np.array(names, dtype=object)))
+        # By deal, property name, then time (in version order already within a deal).
+        deal_rank = np.cumsum(np.r_[False, key[1:] != key[:-1]])
+        order = np.argsort(deal_rank[rows] * 8 + rank[prop], kind="stable")
+        rows, prop, value = rows[order], prop[order], value[order]
+        self.hs_deal_history = pd.DataFrame(
+            {
+                "deal": key[rows],
+                "property": _text(names, prop),
+                "value": _text(table, value),
+                "timestamp": deals.ts[rows],
+                "source_type": _text(["API", "CRM_UI"], same[rows].astype(np.int8)),
+            },
+            copy=False,
         )
 
     def _hs_engagements(self) -> None:
-        a = self.t.activities[self.t.activities.crm == HUBSPOT]
+        a = self.t.activities
+        hubspot = a.crm.to_numpy() == HUBSPOT
         kinds = {"calls": [0], "emails": [1, 3], "meetings": [2]}
         for name, codes in kinds.items():
-            e = a[a.kind.isin(codes)].sort_values("activity")
-            done = e.completed_ms.to_numpy() >= 0
-            versions = pd.concat(
-                [
-                    e.assign(_ts=e.created_ms, _done=False),
-                    e[done].assign(_ts=e[done].completed_ms, _done=True),
-                ],
-                ignore_index=True,
-            ).sort_values(["activity", "_ts"], ignore_index=True)
-            is_done = versions._done.to_numpy()
-            key = make_keys("Task" if name != "meetings" else "Event", versions.activity.to_numpy())
-            frame = pd.DataFrame(
-                {
-                    "id": key,
-                    "createdAt": ms_to_dt(versions.created_ms.to_numpy()),
-                    "updatedAt": ms_to_dt(versions._ts.to_numpy()),
-                    "archived": False,
-                    "archivedAt": ms_to_dt(np.full(len(versions), -1)),
-                    "hs_timestamp": ms_to_dt(versions.due_ms.to_numpy()),
-                    "hubspot_owner_id": self._sf_user(versions.owner.to_numpy()),
-                    "hs_createdate": ms_to_dt(versions.created_ms.to_numpy()),
-                    "hs_lastmodifieddate": ms_to_dt(versions._ts.to_numpy()),
-                    "hs_object_id": _hs_number_id(key),
-                    "_ts": versions._ts.to_numpy(),
-                    "_deal": make_keys("Opportunity", versions.opp.to_numpy()),
-                    "_contact": np.where(
-                        versions.contact.to_numpy() >= 0,
-                        make_keys("Contact", np.maximum(versions.contact.to_numpy(), 0)),
-                        -1,
-                    ),
-                    "_company": make_keys("Account", versions.account.to_numpy()),
-                }
+            self.hs[name] = _TwoStep(
+                _rows_by_key(hubspot & np.isin(a.kind.to_numpy(), codes), a.activity.to_numpy()),
+                a.created_ms.to_numpy(),
+                a.completed_ms.to_numpy(),
+                lambda records, is_done, name=name: self._hs_engagement(
+                    name, a.iloc[records], is_done
+                ),
             )
-            if name == "calls":
-                frame["hs_call_title"] = "Call"
-                frame["hs_call_status"] = np.where(is_done, "COMPLETED", "SCHEDULED")
-                frame["hs_call_duration"] = versions.duration_minutes.to_numpy() * 60_000.0
-            elif name == "emails":
-                frame["hs_email_subject"] = "Follow up"
-                frame["hs_email_status"] = np.where(is_done, "SENT", "SCHEDULED")
-                frame["hs_email_direction"] = "EMAIL"
-            else:
-                frame["hs_meeting_title"] = "Meeting"
-                frame["hs_meeting_outcome"] = np.where(is_done, "COMPLETED", "SCHEDULED")
-                frame["hs_meeting_start_time"] = ms_to_dt(versions.due_ms.to_numpy())
-                frame["hs_meeting_end_time"] = ms_to_dt(
-                    versions.due_ms.to_numpy() + versions.duration_minutes.to_numpy() * 60_000
-                )
-            self.hs[name] = frame
+
+    def _hs_engagement(self, name: str, versions: pd.DataFrame, is_done: np.ndarray):
+        ts = np.where(is_done, versions.completed_ms.to_numpy(), versions.created_ms.to_numpy())
+        key = make_keys("Task" if name != "meetings" else "Event", versions.activity.to_numpy())
+        contact = versions.contact.to_numpy()
+        created = ms_to_dt(versions.created_ms.to_numpy())
+        modified = ms_to_dt(ts)
+        n = len(versions)
+        frame = pd.DataFrame(
+            {
+                "id": key,
+                "createdAt": created,
+                "updatedAt": modified,
+                "archived": np.zeros(n, dtype=bool),
+                "archivedAt": ms_to_dt(np.full(n, -1)),
+                "hs_timestamp": ms_to_dt(versions.due_ms.to_numpy()),
+                "hubspot_owner_id": self._sf_user(versions.owner.to_numpy()),
+                "hs_createdate": created,
+                "hs_lastmodifieddate": modified,
+                "hs_object_id": _hs_number_id(key),
+                "_ts": ts,
+                "_deal": make_keys("Opportunity", versions.opp.to_numpy()),
+                "_contact": np.where(
+                    contact >= 0, make_keys("Contact", np.maximum(contact, 0)), -1
+                ),
+                "_company": make_keys("Account", versions.account.to_numpy()),
+            },
+            copy=False,
+        )
+        done = is_done.astype(np.int8)
+        zeros = np.zeros(n, np.int8)
+        if name == "calls":
+            frame["hs_call_title"] = _text(["Call"], zeros)
+            frame["hs_call_status"] = _text(["SCHEDULED", "COMPLETED"], done)
+            frame["hs_call_duration"] = versions.duration_minutes.to_numpy() * 60_000.0
+        elif name == "emails":
+            frame["hs_email_subject"] = _text(["Follow up"], zeros)
+            frame["hs_email_status"] = _text(["SCHEDULED", "SENT"], done)
+            frame["hs_email_direction"] = _text(["EMAIL"], zeros)
+        else:
+            frame["hs_meeting_title"] = _text(["Meeting"], zeros)
+            frame["hs_meeting_outcome"] = _text(["SCHEDULED", "COMPLETED"], done)
+            frame["hs_meeting_start_time"] = ms_to_dt(versions.due_ms.to_numpy())
+            frame["hs_meeting_end_time"] = ms_to_dt(
+                versions.due_ms.to_numpy() + versions.duration_minutes.to_numpy() * 60_000
+            )
+        return frame
 
     # ---------------------------------------------------------------- views
     def view(self, day: dt.date | None = None) -> OrgView:
@@ -1444,27 +1771,32 @@ class Org:
         end_ms = (view_day + 1) * DAY_MS
         t_ms = end_ms - 1
         sf = {}
-        for name, frame in self.versions.items():
-            cut = _latest(frame, "Id", "_ts", t_ms)
-            if "_removed_ms" in cut:
-                cut = cut[cut._removed_ms.to_numpy() > t_ms]
+        for name, source in self.versions.items():
+            if isinstance(source, pd.DataFrame):
+                cut = _latest(source, "Id", "_ts", t_ms)
+                if "_removed_ms" in cut:
+                    cut = cut[cut._removed_ms.to_numpy() > t_ms]
+            else:
+                cut = source.cut(t_ms)
             sf[name] = cut
         for name, frame in self.appends.items():
-            sf[name] = frame[frame._ts.to_numpy() <= t_ms]
-        opp = sf["Opportunity"].copy()
+            # Sorted by time: the rows up to the view are a prefix (shared, not copied).
+            sf[name] = frame.iloc[: np.searchsorted(frame._ts.to_numpy(), t_ms, side="right")]
+        opp = sf["Opportunity"]
         end = np.where(opp._closed_ms.to_numpy() > 0, opp._closed_ms.to_numpy(), end_ms)
         opp["Days_Open__c"] = np.floor((end - opp._created_ms.to_numpy()) / DAY_MS)
-        sf["Opportunity"] = opp
         drift = view_day * DAY_MS >= self.drift_ms - DAY_MS
         sf_drift = {"Opportunity": ["Competitor__c"]} if drift else {}
         if not drift:
             sf["Opportunity"] = sf["Opportunity"].drop(columns="Competitor__c")
-        sf = {name: _public(frame) for name, frame in sf.items()}
+        shown = len(sf["OpportunityFieldHistory"])
+        history_text = {column: shown <= at for column, at in self._fh_first_number.items()}
+        sf = {
+            name: _public(frame, text=history_text if name == "OpportunityFieldHistory" else None)
+            for name, frame in sf.items()
+        }
 
-        hs = {}
-        for name, frame in self.hs.items():
-            cut = _latest(frame, "id", "_ts", t_ms)
-            hs[name] = cut
+        hs = {name: source.cut(t_ms) for name, source in self.hs.items()}
         if not drift:
             hs["deals"] = hs["deals"].drop(columns="competitor")
         owners = self.hs_owners[self.hs_owners._created_ms <= t_ms].copy()
@@ -1474,19 +1806,21 @@ class Org:
         )
         hs["owners"] = owners.drop(columns=["_created_ms", "_archived_ms"])
         hist = self.hs_deal_history
-        hs["deal_property_history"] = hist[hist.timestamp.to_numpy() <= t_ms].reset_index(drop=True)
+        shown = hist.timestamp.to_numpy() <= t_ms
+        hs["deal_property_history"] = hist if shown.all() else hist[shown].reset_index(drop=True)
         hs["associations"] = self._associations(hs)
         ev = self.t.email_events
-        ev = ev[ev.created_ms.to_numpy() <= t_ms]
-        contacts = self.t.contacts.set_index("contact").email
+        shown = np.flatnonzero(ev.created_ms.to_numpy() <= t_ms)
+        ev = ev.iloc[shown]
         hs["email_events"] = pd.DataFrame(
             {
                 "id": ev.event.to_numpy(),
-                "type": np.array(["SENT", "DELIVERED", "OPEN", "CLICK"])[ev.type_code.to_numpy()],
+                "type": _text(["SENT", "DELIVERED", "OPEN", "CLICK"], ev.type_code.to_numpy()),
                 "created": ev.created_ms.to_numpy(),
-                "recipient": contacts.reindex(ev.contact.to_numpy()).to_numpy(),
+                "recipient": _take(self.t.contacts.email, self._recipients()[shown]),
                 "emailCampaignId": ev.email_campaign_id.to_numpy(),
-            }
+            },
+            copy=False,
         )
         hs = {
             name: _public(frame, keep=("_deal", "_contact", "_company", "_account"))
@@ -1504,6 +1838,13 @@ class Org:
             google_ads=self._ads_view(view_day),
             labels=labels,
         )
+
+    def _recipients(self) -> np.ndarray:
+        """Row of each email event's contact in the timeline's contacts (-1 if unknown)."""
+        if self._recipient_rows is None:
+            contacts = pd.Index(self.t.contacts.contact.to_numpy())
+            self._recipient_rows = contacts.get_indexer(self.t.email_events.contact.to_numpy())
+        return self._recipient_rows
 
     def _associations(self, hs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         deals = hs["deals"]
@@ -1706,14 +2047,20 @@ def _handling(defect: str) -> str:
     return "keep_and_flag"
 
 
-def _public(frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> pd.DataFrame:
+def _public(
+    frame: pd.DataFrame, keep: tuple[str, ...] = (), text: dict[str, bool] | None = None
+) -> pd.DataFrame:
+    """Drop the private columns; ``text`` says (when known) which object columns are all text."""
     drop = [c for c in frame.columns if c.startswith("_") and c not in keep]
     frame = frame.drop(columns=drop).reset_index(drop=True)
     # Text columns get one dtype whatever their values (an all-null column would stay object).
     for column in frame.columns:
         if frame[column].dtype == object:
-            values = frame[column].dropna()
-            if values.map(type).eq(str).all():
+            if text is not None and column in text:
+                all_text = text[column]
+            else:
+                all_text = frame[column].dropna().map(type).eq(str).all()
+            if all_text:
                 frame[column] = frame[column].astype("str")
     return frame
 
@@ -1733,18 +2080,6 @@ def year_of_days(days) -> np.ndarray:
     )
 
 
-def _history_value(values: pd.Series, data_type: str):
-    if data_type == "date":
-        return pd.Series(values).dt.strftime("%Y-%m-%d").to_numpy()
-    if data_type == "reference":
-        from emulator.ids import sf_ids
-
-        return sf_ids(values.fillna(-1).to_numpy().astype(np.int64))
-    if data_type in ("currency", "percent"):
-        return values.to_numpy().astype(float)
-    return values.to_numpy()
-
-
 def _hs_number_id(keys) -> np.ndarray:
     return (local_part(keys) + HUBSPOT_ID_OFFSET).astype(float)
 
@@ -1758,6 +2093,62 @@ def _hs_number(value) -> str | None:
 def _iso_ms(values: np.ndarray) -> np.ndarray:
     out = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms") + "Z"
     return np.where(np.isnat(values), None, out)
+
+
+def _text_codes(values: np.ndarray, render: Callable[[np.ndarray], list]) -> tuple:
+    """Codes of ``values`` into the table of their distinct texts (``render`` maps the distinct
+    values to texts, None = null; null -> code -1). Equal texts share a code."""
+    values = np.asarray(values)
+    floats = values.dtype == np.float64
+    distinct, inverse = np.unique(values.view(np.int64) if floats else values, return_inverse=True)
+    texts = render(distinct.view(np.float64) if floats else distinct)
+    table: dict[str, int] = {}
+    remap = [-1 if text is None else table.setdefault(text, len(table)) for text in texts]
+    return np.asarray(remap, dtype=np.int64)[inverse.ravel()], list(table)
+
+
+def _amount_texts(values: np.ndarray) -> list:
+    return [_hs_number(float(value)) for value in values]
+
+
+def _date_texts(ms: np.ndarray) -> list:
+    return list(_iso_ms(ms_to_dt(ms)))
+
+
+def _hs_id_texts(keys: np.ndarray) -> list:
+    return list(hs_ids(keys))
+
+
+def _shared(table, codes) -> np.ndarray:
+    """Object array of ``table[codes]``, one Python ``str`` per distinct value."""
+    return np.array([str(value) for value in table], dtype=object)[np.asarray(codes)]
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """Object array of Python floats, one object per distinct value."""
+    distinct, inverse = np.unique(values.view(np.int64), return_inverse=True)
+    return distinct.view(np.float64).astype(object)[inverse.ravel()]
+
+
+def _id_text(keys: np.ndarray) -> np.ndarray:
+    """Salesforce ids of keys as an object array (null = NaN, as a text column holds it)."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    ids = sf_ids(distinct)
+    ids[distinct < 0] = np.nan
+    return ids[inverse.ravel()]
+
+
+def _day_text(days: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD`` of day numbers as an object array (day -1 = NaN, as strftime of NaT)."""
+    distinct, inverse = np.unique(np.asarray(days, dtype=np.int64), return_inverse=True)
+    text = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object)
+    text[distinct < 0] = np.nan
+    return text[inverse.ravel()]
+
+
+def _first(mask: np.ndarray, size: int) -> int:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if len(hits) else size
 
 
 __all__ = ["ADS_CAMPAIGNS", "EXPANSION", "NEW_BUSINESS", "SF_OBJECTS", "Org", "OrgView"]
