@@ -342,6 +342,9 @@ class HubSpotSource(Source):
         self.search_limiter = search_limiter
         self._schemas: dict[str, ObjectSchema] = {}
         self._keys: dict[str, set[Any]] = {}
+        # Start of the window each object stream read in this run (None: a full pass).
+        self._read_from: dict[str, datetime | None] = {}
+        self._pipelines_payloads: tuple[float, list[Any]] | None = None
 
     def __repr__(self) -> str:
         return f"HubSpotSource(base_url={self.client.base_url!r})"
@@ -359,6 +362,7 @@ class HubSpotSource(Source):
             return wanted is None or name in wanted
 
         s = self.settings
+        self._pipelines_payloads = None  # a new run reads the pipelines again
         specs = []
         for obj in s.objects:
             if chosen(obj):
@@ -431,13 +435,23 @@ class HubSpotSource(Source):
         elif spec.name == "email_events":
             yield from self._email_events(window)
         elif window.start is None:
+            self._read_from[spec.name] = None
             yield from self._list_pages(self.schema(spec.name), archived=False)
         else:
+            earlier = self._read_from.get(spec.name, window.start)
+            self._read_from[spec.name] = None if earlier is None else min(earlier, window.start)
             yield from self._search_pages(self.schema(spec.name), window)
 
     def read_unwindowed(self, spec: StreamSpec) -> Iterator[Page]:
-        if spec.name in self.settings.objects:
-            yield from self._list_pages(self.schema(spec.name), archived=True)
+        """Archived records. After an incremental read only those archived since its window
+        start (minus the lookback once more, for safety) are landed: the others were landed by
+        an earlier run, and rewriting them every night (with their history and associations)
+        would cost requests for nothing. A full pass lands them all."""
+        if spec.name not in self.settings.objects:
+            return
+        start = self._read_from.pop(spec.name, None)
+        since = None if start is None else start - self.settings.lookback
+        yield from self._list_pages(self.schema(spec.name), archived=True, since=since)
 
     def keys(self, spec: StreamSpec) -> Iterable[Any]:
         if spec.name not in self._keys:  # read() of this run collects them
@@ -447,8 +461,11 @@ class HubSpotSource(Source):
 
     # -- objects: list ---------------------------------------------------------------------
 
-    def _list_pages(self, schema: ObjectSchema, *, archived: bool) -> Iterator[Page]:
-        """Every record (archived ones only, with ``archived``) in id order, keyset paged."""
+    def _list_pages(
+        self, schema: ObjectSchema, *, archived: bool, since: datetime | None = None
+    ) -> Iterator[Page]:
+        """Every record (archived ones only, with ``archived``) in id order, keyset paged;
+        ``since`` keeps only the records archived (or modified) since then."""
         history = self._history_properties(schema)
         params: dict[str, Any] = {
             "limit": self.settings.history_page_size if history else self.settings.list_page_size,
@@ -463,6 +480,8 @@ class HubSpotSource(Source):
             page_params = dict(params, after=after) if after else params
             payload = self.client.get_json(path, page_params)
             records = _results(payload, path)
+            if since is not None:
+                records = [r for r in records if _archived_since(r, since)]
             if records or not (after or archived):  # an empty first page still makes the table
                 yield self._object_page(schema, records, history_from_records=bool(history))
             after = _next_after(payload)
@@ -646,9 +665,8 @@ class HubSpotSource(Source):
     def _pipelines(self, *, stages: bool) -> Iterator[Page]:
         name = "deal_pipeline_stages" if stages else "deal_pipelines"
         keys = self._keys[name] = set()
-        for archived in (False, True):
+        for archived, payload in zip((False, True), self._pipeline_payloads(), strict=True):
             path = f"{self.crm}/pipelines/deals"
-            payload = self.client.get_json(path, {"archived": "true" if archived else "false"})
             rows = []
             for pipeline in _results(payload, path):
                 if stages:
@@ -663,6 +681,18 @@ class HubSpotSource(Source):
             else:
                 keys.update(r["id"] for r in rows)
             yield Page(rows, STAGE_COLUMNS if stages else PIPELINE_COLUMNS, ordered=False)
+
+    def _pipeline_payloads(self) -> list[Any]:
+        """Active and archived deal pipelines; the two pipeline streams of a run share one
+        read (used twice at most, within a minute, and never by the next run)."""
+        cached = self._pipelines_payloads
+        if cached is not None and time.monotonic() - cached[0] < 60:
+            self._pipelines_payloads = None
+            return cached[1]
+        path = f"{self.crm}/pipelines/deals"
+        payloads = [self.client.get_json(path, {"archived": a}) for a in ("false", "true")]
+        self._pipelines_payloads = (time.monotonic(), payloads)
+        return payloads
 
     # -- email events ----------------------------------------------------------------------
 
@@ -696,6 +726,11 @@ class HubSpotSource(Source):
 # --------------------------------------------------------------------------------------------
 # Row builders and wire helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _archived_since(record: Mapping[str, Any], since: datetime) -> bool:
+    stamp = parse_hs_time(record.get("archivedAt")) or parse_hs_time(record.get("updatedAt"))
+    return stamp is None or stamp >= since
 
 
 def _filter(name: str, operator: str, value: str) -> dict[str, str]:

@@ -480,3 +480,91 @@ def expected_ads(state) -> dict[tuple, dict[str, Any]]:
         }
         out[(row["customer_id"], row["campaign_id"], row["date"])] = row
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# A day of changes
+# --------------------------------------------------------------------------------------------
+# The tiny org barely changes from one day to the next, so incremental tests make the changes
+# a day of CRM work brings themselves: edits at different hours, a deal moving stage (with its
+# history entry), a deal archived, an association removed. They are applied to the emulator's
+# view before the first request of the day, identically on every emulator of the same seed.
+
+EDITS = {
+    "companies": "name",
+    "contacts": "jobtitle",
+    "deals": "dealname",
+    "calls": "hs_call_title",
+    "emails": "hs_email_subject",
+    "meetings": "hs_meeting_title",
+}
+CURSORS = {"contacts": "lastmodifieddate"}
+
+
+def _frame(state, obj: str) -> pd.DataFrame:
+    frame = state.view.hubspot[obj].copy()  # never write into frames the org may share
+    state.view.hubspot[obj] = frame
+    return frame
+
+
+def _at(state, hours: float) -> pd.Timestamp:
+    return pd.Timestamp(state.view.day) + pd.Timedelta(hours=hours)
+
+
+def _touch(frame: pd.DataFrame, index, obj: str, stamp: pd.Timestamp) -> None:
+    for column in ("updatedAt", CURSORS.get(obj, "hs_lastmodifieddate")):
+        frame.loc[index, column] = stamp
+
+
+def a_day_of_changes(state, per_object: int = 4) -> dict[str, Any]:
+    """Edit ``per_object`` live records of every object at 03:00, 09:00, 15:00 and 21:00 of the
+    view day; move a deal to another stage; archive a deal; remove a deal-contact association.
+    Returns the HubSpot ids involved."""
+    changed: dict[str, Any] = {}
+    for obj, column in EDITS.items():
+        frame = _frame(state, obj)
+        live = frame.index[~frame.archived.to_numpy()][:per_object]
+        for n, index in enumerate(live):
+            frame.loc[index, column] = f"{frame.loc[index, column]} (edited {state.view.day})"
+            _touch(frame, index, obj, _at(state, 3 + 6 * n))
+        changed[obj] = [_hs_id(k) for k in frame.loc[live, "id"]]
+
+    deals = state.view.hubspot["deals"]
+    live = deals.index[~deals.archived.to_numpy()]
+    moved, archived = live[-1], live[-2]
+    stamp = _at(state, 12)
+    deals.loc[moved, "dealstage"] = "closedlost"
+    _touch(deals, moved, "deals", stamp)
+    history = state.view.hubspot["deal_property_history"]
+    entry = {
+        "deal": deals.loc[moved, "id"],
+        "property": "dealstage",
+        "value": "closedlost",
+        "timestamp": int(stamp.value // 1_000_000),
+        "source_type": "CRM_UI",
+    }
+    state.view.hubspot["deal_property_history"] = pd.concat(
+        [history, pd.DataFrame([entry]).astype(history.dtypes.to_dict())], ignore_index=True
+    )
+    deals.loc[archived, "archived"] = True
+    deals.loc[archived, "archivedAt"] = _at(state, 14)
+    _touch(deals, archived, "deals", _at(state, 14))
+    changed["moved"], changed["archived"] = (
+        _hs_id(deals.loc[moved, "id"]),
+        _hs_id(deals.loc[archived, "id"]),
+    )
+
+    assoc = state.view.hubspot["associations"]
+    pairs = assoc[(assoc.from_type == "deals") & (assoc.to_type == "contacts")]
+    pairs = pairs[pairs.from_key.isin(deals.loc[live[:-2], "id"])]
+    counts = pairs.groupby("from_key").size()
+    deal = int(counts[counts >= 2].index[0])
+    contact = int(pairs[pairs.from_key == deal].to_key.iloc[0])
+    drop = ((assoc.from_key == deal) & (assoc.to_key == contact)) | (
+        (assoc.from_key == contact) & (assoc.to_key == deal)
+    )
+    state.view.hubspot["associations"] = assoc[~drop.to_numpy()].reset_index(drop=True)
+    index = deals.index[deals.id.to_numpy() == deal][0]
+    _touch(deals, index, "deals", _at(state, 16))
+    changed["unassociated"] = (_hs_id(deal), _hs_id(contact))
+    return changed
