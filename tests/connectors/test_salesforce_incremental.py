@@ -36,6 +36,7 @@ def columns_of(warehouse, table: str) -> set[str]:
         }
 
 
+@pytest.mark.slow
 def test_late_updates_need_the_lookback(make_emulator, tmp_path):
     """A row that commits late with an older SystemModstamp than rows already read: the next
     run's lookback (10 minutes) recovers it; without a lookback it is missed for good.
@@ -61,6 +62,7 @@ class Crash(BaseException):
     """Stands in for the process dying right after a checkpoint."""
 
 
+@pytest.mark.slow
 def test_a_same_timestamp_burst_larger_than_a_page_survives_a_crash_at_the_page_break(
     make_emulator, tmp_path
 ):
