@@ -431,4 +431,24 @@ def _land(
     return len(frame)
 
 
-__all__ = ["land_truth", "sync_clock"]
+FIVETRAN_FIXTURE = Path(__file__).parent / "fixtures" / "fivetran_salesforce.sql"
+FIVETRAN_VARS = {
+    "salesops_sources": ["salesforce"],
+    "salesforce_schema": "salesforce",
+    "salesforce_deleted_column": "_fivetran_deleted",
+    "salesforce_loaded_at_column": "_fivetran_synced",
+}
+
+
+def land_fivetran_fixture(warehouse: Path | str) -> None:
+    """A hand-written Salesforce org in Fivetran's naming (schema `salesforce`); see the SQL file.
+
+    Build it with the dbt vars in :data:`FIVETRAN_VARS` (bring your own loader)."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(FIVETRAN_FIXTURE.read_text())
+    finally:
+        con.close()
+
+
+__all__ = ["FIVETRAN_VARS", "land_fivetran_fixture", "land_truth", "sync_clock"]

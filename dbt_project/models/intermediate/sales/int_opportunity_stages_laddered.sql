@@ -25,8 +25,17 @@ salesforce_stage_table as (
     from {{ ref('stg_salesforce__opportunity_stages') }}
 ),
 
+salesforce_observed_stage_flags as (
+    -- loaders that do not land OpportunityStage: the flags Salesforce stamps on opportunities,
+    -- and stages seen only in the history (no flags: open)
+    select stage_name, is_closed, is_won
+    from {{ ref('stg_salesforce__opportunities') }}
+    union all
+    select stage_name, false as is_closed, false as is_won
+    from {{ ref('stg_salesforce__opportunity_history') }}
+),
+
 salesforce_observed_stages as (
-    -- loaders that do not land OpportunityStage: the flags Salesforce stamps on opportunities
     select
         'salesforce' as source_system,
         cast(null as {{ dbt.type_string() }}) as pipeline_id,
@@ -37,8 +46,9 @@ salesforce_observed_stages as (
         max(case when is_won then 1 else 0 end) = 1 as is_won,
         cast(null as {{ type_double() }}) as default_probability,
         cast(null as {{ dbt.type_string() }}) as default_forecast_category
-    from {{ ref('stg_salesforce__opportunities') }}
-    where stage_name not in (select stage_id from salesforce_stage_table)
+    from salesforce_observed_stage_flags
+    where stage_name is not null
+        and stage_name not in (select stage_id from salesforce_stage_table)
     group by stage_name
 ),
 {% endif %}

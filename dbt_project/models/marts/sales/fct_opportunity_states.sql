@@ -14,7 +14,8 @@
     Validity intervals [valid_from, valid_to) of each opportunity's state (stage, status,
     forecast category, probability, amount, close date, owner), reconstructed by replaying
     int_opportunity_events_unioned: each attribute keeps the value of the last event that set
-    it. Consecutive identical states collapse; the first state is extended back to creation.
+    it, and the first known value of each attribute also holds before it was first recorded.
+    Consecutive identical states collapse; the first state is extended back to creation.
     The state at instant t: valid_from <= t and (valid_to is null or t < valid_to).
 
     Incremental: opportunities with events loaded since the last run are recomputed whole
@@ -69,7 +70,9 @@ sequenced as (
 ),
 
 replayed as (
-    -- within a group only its first row sets the attribute; max() picks that value
+    -- Within a group only its first row sets the attribute; max() picks that value. Before an
+    -- attribute's first recorded value (group 0) the first known value applies: the first known
+    -- state extends back to the creation.
     select
         opportunity_id,
         source_system,
@@ -79,15 +82,18 @@ replayed as (
         loaded_at,
         event_at,
         event_number,
-        max(stage_id) over (partition by opportunity_id, stage_group) as stage_id,
-        max(amount) over (partition by opportunity_id, amount_group) as original_amount,
-        max(close_date) over (partition by opportunity_id, close_date_group) as close_date,
-        max(probability) over (partition by opportunity_id, probability_group) as probability,
-        max(forecast_category) over (
-            partition by opportunity_id, forecast_category_group
-        ) as forecast_category,
-        max(owner_rep_id) over (partition by opportunity_id, owner_group) as owner_rep_id,
-        max(currency_code) over (partition by opportunity_id, currency_group) as currency_code
+        {%- for attribute, column in [
+            ('stage', 'stage_id'), ('amount', 'amount'), ('close_date', 'close_date'),
+            ('probability', 'probability'), ('forecast_category', 'forecast_category'),
+            ('owner', 'owner_rep_id'), ('currency', 'currency_code')] %}
+        case
+            when {{ attribute }}_group = 0
+                then max(case when {{ attribute }}_group = 1 then {{ column }} end)
+                    over (partition by opportunity_id)
+            else max({{ column }}) over (partition by opportunity_id, {{ attribute }}_group)
+        end as {{ 'original_amount' if column == 'amount' else column }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
     from sequenced
 ),
 
