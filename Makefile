@@ -34,7 +34,7 @@ lint: setup
 
 test: setup lint
 	bash scripts/system-packages.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --durations=25
 
 dev: setup
 	$(BIN)/salesops dev
