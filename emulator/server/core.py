@@ -286,7 +286,7 @@ def dispatch(state: EmulatorState, request: Request) -> Response:
         with state.lock:
             state.calls += 1
             state.api_usage[route.api] = state.api_usage.get(route.api, 0) + 1
-        fault = _generic_fault(state, dialect, request)
+        fault = _generic_fault(state, dialect, request, route)
         if fault is not None:
             return fault
         if route.authenticated:
@@ -308,13 +308,16 @@ def _dialect_for_path(path: str) -> ApiDialect:
     return DIALECTS["admin"]
 
 
-def _generic_fault(state: EmulatorState, dialect: ApiDialect, request: Request) -> Response | None:
+def _generic_fault(
+    state: EmulatorState, dialect: ApiDialect, request: Request, route: Route
+) -> Response | None:
     faults = state.faults
     if state.roll(faults.slow):
         time.sleep(faults.slow_seconds)
     if state.roll(faults.disconnect):
         raise Disconnect()
-    if state.roll(faults.daily_limit):
+    # API allocations count data calls: the OAuth token endpoints never answer with them.
+    if route.authenticated and state.roll(faults.daily_limit):
         return dialect.fault(state, request, "daily_limit", 0, "daily limit")
     if state.roll(faults.rate_limit):
         return dialect.fault(state, request, "rate_limit", 429, "rate limit")
