@@ -254,7 +254,12 @@ def text_array(table, codes) -> pd.api.extensions.ExtensionArray:
     codes = np.asarray(codes)
     index = np.where(codes < 0, len(table), codes).astype(np.int32)
     dictionary = pa.array(["" if v is None else str(v) for v in table] + [""], pa.large_string())
-    indices = pa.array(index, mask=null[index]) if len(index) else pa.array([], pa.int32())
+    if not len(index):
+        indices = pa.array([], pa.int32())
+    elif null.any() and null[index].any():
+        indices = pa.array(index, mask=null[index])
+    else:
+        indices = pa.array(index)
     return pd.array(
         pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.large_string()), dtype="str"
     )

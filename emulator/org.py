@@ -24,6 +24,7 @@ three days are still being restated).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,6 +142,29 @@ def _group_starts(keys: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(new, np.arange(n), 0))
 
 
+class _Rows:
+    """Some rows of a frame; each column is gathered when first used (as a Series)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray):
+        self._frame = frame
+        self._rows = np.asarray(rows)
+        self._columns: dict[str, pd.Series] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name not in self._columns:
+            values = _take(self._frame[name], self._rows)
+            self._columns[name] = pd.Series(values, copy=False)
+        return self._columns[name]
+
+    def __getattr__(self, name: str) -> pd.Series:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+
 class _Versions:
     """An object's versions kept compact: the record key and instant of each version (sorted by
     key, then instant), rendered into the object's frame only for the rows a view shows."""
@@ -186,7 +210,10 @@ class _TwoStep:
 def _rows_by_key(mask: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Positions of the ``mask`` rows, in key order."""
     rows = np.flatnonzero(mask)
-    return rows[np.argsort(keys[rows], kind="stable")].astype(np.int32)
+    k = keys[rows]
+    if len(k) and (k[1:] < k[:-1]).any():
+        rows = rows[np.argsort(k, kind="stable")]
+    return rows.astype(np.int32)
 
 
 @dataclass
@@ -207,8 +234,7 @@ class _Deals:
 
     opps: pd.DataFrame  # the timeline's deals (of both CRMs)
     defect: np.ndarray  # per deal: index into S.OPPORTUNITY_DEFECTS, -1 = none
-    position: np.ndarray  # per version: row of the deal in ``opps``
-    key: np.ndarray  # per version: the deal's timeline key
+    position: np.ndarray  # per version: row of the deal in ``opps`` (ascending, as the keys)
     ts: np.ndarray
     stage: np.ndarray
     amount: np.ndarray
@@ -217,11 +243,30 @@ class _Deals:
     category: np.ndarray  # index into CATEGORIES, -1 = null
     probability: np.ndarray
     deleted: np.ndarray
-    closed_ms: np.ndarray  # instant of the close event at or before the version, -1 = open
+    close_row: np.ndarray  # per deal: the version of its close event, -1 = none
+    filled_closed_ms: np.ndarray | None  # per version, when a deal closes more than once
+
+    def key(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The deal's timeline key of each version (of ``rows``)."""
+        position = self.position if rows is None else self.position[rows]
+        return self.opps.opp.to_numpy()[position]
+
+    def closed_ms(self, rows: np.ndarray) -> np.ndarray:
+        """Instant of the deal's close event at or before each version, -1 = still open."""
+        if self.filled_closed_ms is not None:
+            return self.filled_closed_ms[rows]
+        close = self.close_row[self.position[rows]]
+        return np.where((close >= 0) & (close <= rows), self.ts[np.maximum(close, 0)], -1)
 
 
 class Org:
-    """A generated org, rendered once into version frames and cut per view day."""
+    """A generated org: every version of every object, cut per view day.
+
+    Small objects are rendered once into version frames; large ones are kept as compact version
+    arrays (and timeline rows) and rendered for the versions a view shows; append-only histories
+    are final frames sorted by time, shared with the views. ``org.t`` is the timeline without its
+    opportunity events, which live on as the deal versions.
+    """
 
     def __init__(self, timeline: Timeline):
         self.t = timeline
@@ -235,6 +280,9 @@ class Org:
         self._recipient_rows: np.ndarray | None = None
         self._render_salesforce()
         self._render_hubspot()
+        # The events live on as the deal versions: the org keeps the timeline without them.
+        events = timeline.opportunity_events
+        self.t = dataclasses.replace(timeline, opportunity_events=events.iloc[:0].copy())
 
     @classmethod
     def generate(
@@ -471,7 +519,7 @@ class Org:
         rows = _rows_by_key(c.crm.to_numpy() == SALESFORCE, c.contact.to_numpy())
 
         def render(records: np.ndarray, _second: np.ndarray) -> pd.DataFrame:
-            r = c.iloc[records]
+            r = _Rows(c, records)
             owner = self._slot_owner(r.slot.to_numpy(), r.created_ms.to_numpy())
             created = ms_to_dt(r.created_ms.to_numpy())
             return pd.DataFrame(
@@ -536,7 +584,7 @@ class Org:
         position = pd.Index(all_leads.lead.to_numpy()).get_indexer(lead).astype(np.int32)
 
         def render(rows: np.ndarray) -> pd.DataFrame:
-            ld = all_leads.iloc[position[rows]]
+            ld = _Rows(all_leads, position[rows])
             ts = version_ts[rows]
 
             def stamped(column):
@@ -608,11 +656,10 @@ class Org:
         ev_opp = ev.opp.to_numpy()
         row = keys.get_indexer(ev_opp)
         keep = (row >= 0) & (opps.crm.to_numpy()[row] == crm)
-        opp = ev_opp[keep]
         ts = ev.ts.to_numpy()[keep]
         position = row[keep].astype(np.int32)
         del row
-        starts = _group_starts(opp)
+        starts = _group_starts(position)
 
         def filled(values, null):
             values = values[keep]
@@ -636,14 +683,20 @@ class Org:
         amount = np.where(kind == DEFECT["invalid_negative_amount"], -np.abs(amount), amount)
         amount[kind == DEFECT["awkward_null_amount"]] = np.nan
         probability[kind == DEFECT["invalid_probability"]] = 150.0
-        n = len(opp)
-        closed_at = _group_fill(starts, ev.closed_event.to_numpy()[keep])
+        closed = ev.closed_event.to_numpy()[keep]
         deleted_at = _group_fill(starts, ev.deleted.to_numpy()[keep])
+        # The close event of each deal (deals close once; otherwise keep the filled instants).
+        close_row = np.full(len(opps), -1, dtype=np.int32)
+        closed_ms = None
+        if np.bincount(position[closed], minlength=len(opps)).max(initial=0) <= 1:
+            close_row[position[closed]] = np.flatnonzero(closed)
+        else:
+            closed_at = _group_fill(starts, closed)
+            closed_ms = np.where(closed_at >= 0, ts[np.maximum(closed_at, 0)], -1)
         return _Deals(
             opps=opps,
             defect=defect,
             position=position,
-            key=opp,
             ts=ts,
             stage=filled(ev.stage.to_numpy(), -1).astype(np.int8),
             amount=amount,
@@ -652,9 +705,8 @@ class Org:
             category=category,
             probability=probability,
             deleted=deleted_at >= 0,
-            closed_ms=np.where(closed_at >= 0, ts[np.maximum(closed_at, 0)], -1)
-            if n
-            else np.zeros(0, dtype=np.int64),
+            close_row=close_row,
+            filled_closed_ms=closed_ms,
         )
 
     def _sf_opportunities(self) -> None:
@@ -669,14 +721,14 @@ class Org:
 
         def render(rows: np.ndarray) -> pd.DataFrame:
             p = deals.position[rows]
-            opp = deals.key[rows]
+            opp = deals.key(rows)
             ts = deals.ts[rows]
             stage = deals.stage[rows].astype(np.int64)
             closed = stage >= STAGE_WON
             won = stage == STAGE_WON
             owner = deals.owner[rows].astype(np.int64)
             close_day = deals.close_day[rows].astype(np.int64)
-            closed_ms = deals.closed_ms[rows]
+            closed_ms = deals.closed_ms(rows)
             category = deals.category[rows]
             defect = deals.defect[p]
             team_at_close = self._team_at(owner, np.where(closed_ms > 0, closed_ms, ts))
@@ -760,12 +812,12 @@ class Org:
                 copy=False,
             )
 
-        self.versions["Opportunity"] = _Versions(deals.key, deals.ts, render)
+        self.versions["Opportunity"] = _Versions(deals.position, deals.ts, render)
         self._sf_opportunity_history(deals)
 
     def _sf_opportunity_history(self, deals: _Deals) -> None:
         """OpportunityHistory and OpportunityFieldHistory rows of every version, final frames."""
-        key = make_keys("Opportunity", deals.key)
+        key = make_keys("Opportunity", deals.key())
         n = len(key)
         same_opp = np.r_[False, key[1:] == key[:-1]] if n else np.zeros(0, bool)
 
@@ -823,36 +875,18 @@ class Org:
                 "IsDeleted": np.zeros(len(rows), dtype=bool),
                 "CreatedDate": modstamp,
                 "SystemModstamp": modstamp,
-                "_ts": hist_ts[order],
             },
             copy=False,
         )
         del rows, prev_rows, order, hist_key, hist_ts, hist_id, local, ordinal, changed
 
         # Field history: a "created" row per deal, then one row per tracked field change.
-        parts = [(np.flatnonzero(~same_opp), 0, None, None)]
         fields = ["StageName", "Amount", "CloseDate", "OwnerId", "ForecastCategoryName"]
+        parts = [(np.flatnonzero(~same_opp), 0, None)]
         for order_no, column in enumerate([*fields, "Probability"], start=1):
             rows = np.flatnonzero(same_opp & differs[column])
-            if not len(rows):
-                continue
-            if column == "StageName":
-                values = _shared(STAGE_NAMES, stage[rows - 1]), _shared(STAGE_NAMES, stage[rows])
-            elif column == "Amount":
-                values = _floats(amount[rows - 1]), _floats(amount[rows])
-            elif column == "CloseDate":
-                values = _day_text(close_day[rows - 1]), _day_text(close_day[rows])
-            elif column == "OwnerId":
-                old = owner_float[rows - 1].astype(np.int64)
-                values = _id_text(old), _id_text(owner_key[rows])
-            elif column == "ForecastCategoryName":
-                values = (
-                    _shared(CATEGORY_NAMES, category[rows - 1]),
-                    _shared(CATEGORY_NAMES, category[rows]),
-                )
-            else:
-                values = _floats(probability[rows - 1]), _floats(probability[rows])
-            parts.append((rows, order_no, *values))
+            if len(rows):
+                parts.append((rows, order_no, column))
         del differs
         size = sum(len(part[0]) for part in parts)
         rows = np.concatenate([part[0] for part in parts])
@@ -863,7 +897,7 @@ class Org:
         # order, so one stable sort by the version's (deal, time) rank and the field.
         rank = np.cumsum(np.r_[False, (key[1:] != key[:-1]) | (deals.ts[1:] != deals.ts[:-1])])
         order = np.argsort(rank[rows] * 8 + field, kind="stable")
-        del rank
+        del rank, rows
         ordinal = np.arange(size) - _group_starts(fh_key[order])
         fh_id = np.empty(size, dtype=np.int64)
         fh_id[order] = make_keys(
@@ -873,23 +907,39 @@ class Org:
         del ordinal
         # Then by time and id: ids ascend in that order already, so a stable sort by time.
         order = order[np.argsort(fh_ts[order], kind="stable")]
+        # Where each part's rows land in the final order.
+        final = np.empty(size, dtype=np.int64)
+        final[order] = np.arange(size)
         old_value = np.empty(size, dtype=object)
         new_value = np.empty(size, dtype=object)
         # Numbers among the values (amounts, probabilities) keep the value columns ``object``.
-        number = np.zeros(size, dtype=bool)
+        numeric_old = np.zeros(size, dtype=bool)
+        numeric_new = np.zeros(size, dtype=bool)
         start = 0
-        for part_rows, order_no, old, new in parts:
-            end = start + len(part_rows)
-            if old is not None:
-                old_value[start:end] = old
-                new_value[start:end] = new
-                if order_no in (2, 6):
-                    number[start:end] = True
-            start = end
-        del parts
-        old_value, new_value, number = old_value[order], new_value[order], number[order]
-        numeric_old = number & pd.notna(old_value)
-        numeric_new = number & pd.notna(new_value)
+        for rows, _order_no, column in parts:
+            at = final[start : start + len(rows)]
+            start += len(rows)
+            if column is None:
+                continue
+            prev = rows - 1
+            if column == "StageName":
+                old, new = _shared(STAGE_NAMES, stage[prev]), _shared(STAGE_NAMES, stage[rows])
+            elif column == "CloseDate":
+                old, new = _day_text(close_day[prev]), _day_text(close_day[rows])
+            elif column == "OwnerId":
+                old = _id_text(owner_float[prev].astype(np.int64))
+                new = _id_text(owner_key[rows])
+            elif column == "ForecastCategoryName":
+                old = _shared(CATEGORY_NAMES, category[prev])
+                new = _shared(CATEGORY_NAMES, category[rows])
+            else:
+                numbers = amount if column == "Amount" else probability
+                old, new = _floats(numbers[prev]), _floats(numbers[rows])
+                numeric_old[at] = ~np.isnan(numbers[prev])
+                numeric_new[at] = ~np.isnan(numbers[rows])
+            old_value[at] = old
+            new_value[at] = new
+        del parts, final
         field = field[order]
         fh_ts = fh_ts[order]
         labels = ["created", "StageName", "Amount", "CloseDate", "Owner"]
@@ -902,7 +952,6 @@ class Org:
                 "DataType": _text(data_types, field),
                 "OldValue": old_value,
                 "NewValue": new_value,
-                "_ts": fh_ts,
                 "Id": fh_id[order],
                 "CreatedById": self._sf_user(np.zeros(size, dtype=np.int64)),
                 "IsDeleted": np.zeros(size, dtype=bool),
@@ -924,7 +973,7 @@ class Org:
         keys = a.activity.to_numpy()
 
         def render_tasks(records: np.ndarray, is_done: np.ndarray) -> pd.DataFrame:
-            tv = a.iloc[records]
+            tv = _Rows(a, records)
             kind = tv.kind.to_numpy()
             contact = tv.contact.to_numpy()
             owner = self._sf_user(tv.owner.to_numpy())
@@ -971,7 +1020,7 @@ class Org:
         )
 
         def render_events(records: np.ndarray, _second: np.ndarray) -> pd.DataFrame:
-            m = a.iloc[records]
+            m = _Rows(a, records)
             start = m.due_ms.to_numpy()
             contact = m.contact.to_numpy()
             owner = self._sf_user(m.owner.to_numpy())
@@ -1062,7 +1111,7 @@ class Org:
         second_ms = np.where((responded_ms >= 0) & (responded_ms > created_ms), responded_ms, -1)
 
         def render_members(records: np.ndarray, second: np.ndarray) -> pd.DataFrame:
-            mv = m.iloc[records]
+            mv = _Rows(m, records)
             lead = mv.lead.to_numpy()
             contact = mv.contact.to_numpy()
             lead_key = np.where(lead >= 0, make_keys("Lead", np.maximum(lead, 0)), -1)
@@ -1200,6 +1249,19 @@ class Org:
             make_keys("Territory2", 100 + regions.index(region) * 10 + segments.index(segment))
         )
 
+    def _territory_keys(self, regions: np.ndarray, segments: np.ndarray) -> np.ndarray:
+        """``_territory_key`` of each (region, segment) pair."""
+        out = np.zeros(len(regions), dtype=np.int64)
+        done = np.zeros(len(regions), dtype=bool)
+        for region in ["NA", "EMEA", "APAC"]:
+            for segment in ["SMB", "Mid-Market", "Enterprise"]:
+                sel = (regions == region) & (segments == segment)
+                out[sel] = self._territory_key(region, segment)
+                done |= sel
+        for i in np.flatnonzero(~done):
+            out[i] = self._territory_key(regions[i], segments[i])
+        return out
+
     def _sf_territories(self) -> None:
         t = self.t
         origin = (t.start_day - 900) * DAY_MS
@@ -1235,7 +1297,7 @@ class Org:
         self.versions["Territory2"] = terr.astype({"Id": np.int64, "ParentTerritory2Id": np.int64})
         reps = t.users[(t.users.role == "rep") & (t.users.crm == SALESFORCE)]
         terr_key = np.array(
-            [self._territory_key(r, s) for r, s in zip(reps.region, reps.segment, strict=False)],
+            self._territory_keys(reps.region.to_numpy(), reps.segment.to_numpy()),
             dtype=np.int64,
         )
         hired = reps.hire_day.to_numpy() * DAY_MS + 9 * HOUR_MS
@@ -1259,7 +1321,7 @@ class Org:
         ).sort_values(["Id", "_ts"], ignore_index=True)
         acc = t.accounts[(t.accounts.crm == SALESFORCE) & t.accounts.territory_assigned]
         acc_terr = np.array(
-            [self._territory_key(r, s) for r, s in zip(acc.region, acc.segment, strict=False)],
+            self._territory_keys(acc.region.to_numpy(), acc.segment.to_numpy()),
             dtype=np.int64,
         )
         self.versions["ObjectTerritory2Association"] = pd.DataFrame(
@@ -1592,13 +1654,14 @@ class Org:
                     )
                     rate[sel] = table.rate.to_numpy()[pos]
             amount = deals.amount[rows]
-            key = make_keys("Opportunity", deals.key[rows])
+            opp = deals.key(rows)
+            key = make_keys("Opportunity", opp)
             account_names = _take(self.t.accounts.name, account_position[p])
             kind = o.type.to_numpy()[p]
             dealtype = _text(HS_DEALTYPE, kind)
             deleted = deals.deleted[rows]
             parent = o.parent.to_numpy()[p]
-            competitor = np.array([0, -1, 1, -1])[deals.key[rows] % 4]
+            competitor = np.array([0, -1, 1, -1])[opp % 4]
             frame = {
                 "id": key,
                 "createdAt": ms_to_dt(created),
@@ -1642,12 +1705,12 @@ class Org:
                 )
             return pd.DataFrame(frame, copy=False)
 
-        self.hs["deals"] = _Versions(deals.key, deals.ts, render)
+        self.hs["deals"] = _Versions(deals.position, deals.ts, render)
         self._hs_deal_history(deals, stage, currency, close_day, hubspot_owner)
 
     def _hs_deal_history(self, deals: _Deals, stage, currency, close_day, owner) -> None:
         """Every change of the tracked deal properties, as the API strings (final frame)."""
-        key = make_keys("Opportunity", deals.key)
+        key = make_keys("Opportunity", deals.key())
         n = len(key)
         same = np.r_[False, key[1:] == key[:-1]] if n else np.zeros(0, bool)
         amount_codes, amount_text = _text_codes(deals.amount, _amount_texts)
@@ -1708,11 +1771,11 @@ class Org:
                 a.created_ms.to_numpy(),
                 a.completed_ms.to_numpy(),
                 lambda records, is_done, name=name: self._hs_engagement(
-                    name, a.iloc[records], is_done
+                    name, _Rows(a, records), is_done
                 ),
             )
 
-    def _hs_engagement(self, name: str, versions: pd.DataFrame, is_done: np.ndarray):
+    def _hs_engagement(self, name: str, versions: _Rows, is_done: np.ndarray) -> pd.DataFrame:
         ts = np.where(is_done, versions.completed_ms.to_numpy(), versions.created_ms.to_numpy())
         key = make_keys("Task" if name != "meetings" else "Event", versions.activity.to_numpy())
         contact = versions.contact.to_numpy()
@@ -1780,8 +1843,10 @@ class Org:
                 cut = source.cut(t_ms)
             sf[name] = cut
         for name, frame in self.appends.items():
-            # Sorted by time: the rows up to the view are a prefix (shared, not copied).
-            sf[name] = frame.iloc[: np.searchsorted(frame._ts.to_numpy(), t_ms, side="right")]
+            # Sorted by time: the rows up to the view are a prefix (shared, not copied). The
+            # creation stamp is the change's instant to the second, so it cuts at the same row.
+            stamp = frame.CreatedDate.to_numpy().view(np.int64)
+            sf[name] = frame.iloc[: np.searchsorted(stamp, t_ms, side="right")]
         opp = sf["Opportunity"]
         end = np.where(opp._closed_ms.to_numpy() > 0, opp._closed_ms.to_numpy(), end_ms)
         opp["Days_Open__c"] = np.floor((end - opp._created_ms.to_numpy()) / DAY_MS)
@@ -1958,7 +2023,7 @@ class Org:
         ):
             labelled = d[(d.entity == "opportunity") & (d.crm == crm)]
             keys = make_keys("Opportunity", labelled.key.to_numpy())
-            visible = np.isin(keys, frame[key_col].to_numpy())
+            visible = _isin(keys, frame[key_col].to_numpy())
             frames.append(
                 pd.DataFrame(
                     {
@@ -1972,7 +2037,7 @@ class Org:
             dups = d[(d.entity == "contact") & (d.crm == crm)]
             ckeys = make_keys("Contact", dups.key.to_numpy())
             contacts = sf["Contact"] if crm == SALESFORCE else hs["contacts"]
-            visible = np.isin(ckeys, contacts["Id" if crm == SALESFORCE else "id"].to_numpy())
+            visible = _isin(ckeys, contacts["Id" if crm == SALESFORCE else "id"].to_numpy())
             frames.append(
                 pd.DataFrame(
                     {
@@ -1999,7 +2064,7 @@ class Org:
         )
         users = sf["User"]
         inactive = users.Id[~users.IsActive].to_numpy()
-        orphan = open_sf[np.isin(open_sf.OwnerId.to_numpy(), inactive)]
+        orphan = open_sf[_isin(open_sf.OwnerId.to_numpy(), inactive)]
         frames.append(
             pd.DataFrame(
                 {
@@ -2023,7 +2088,7 @@ class Org:
             )
         )
         archived = hs["owners"].id[hs["owners"].archived].to_numpy()
-        orphan = open_hs[np.isin(open_hs.hubspot_owner_id.to_numpy(), archived)]
+        orphan = open_hs[_isin(open_hs.hubspot_owner_id.to_numpy(), archived)]
         frames.append(
             pd.DataFrame(
                 {
@@ -2100,11 +2165,11 @@ def _text_codes(values: np.ndarray, render: Callable[[np.ndarray], list]) -> tup
     values to texts, None = null; null -> code -1). Equal texts share a code."""
     values = np.asarray(values)
     floats = values.dtype == np.float64
-    distinct, inverse = np.unique(values.view(np.int64) if floats else values, return_inverse=True)
+    inverse, distinct = _distinct(values.view(np.int64) if floats else values)
     texts = render(distinct.view(np.float64) if floats else distinct)
     table: dict[str, int] = {}
     remap = [-1 if text is None else table.setdefault(text, len(table)) for text in texts]
-    return np.asarray(remap, dtype=np.int64)[inverse.ravel()], list(table)
+    return np.asarray(remap, dtype=np.int64)[inverse], list(table)
 
 
 def _amount_texts(values: np.ndarray) -> list:
@@ -2124,26 +2189,37 @@ def _shared(table, codes) -> np.ndarray:
     return np.array([str(value) for value in table], dtype=object)[np.asarray(codes)]
 
 
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct values of an int64 array (hash-based, in order of appearance)."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=np.int64))
+    return codes, np.asarray(distinct, dtype=np.int64)
+
+
 def _floats(values: np.ndarray) -> np.ndarray:
-    """Object array of Python floats, one object per distinct value."""
-    distinct, inverse = np.unique(values.view(np.int64), return_inverse=True)
-    return distinct.view(np.float64).astype(object)[inverse.ravel()]
+    """Object array of Python floats, one object per distinct value (bit pattern)."""
+    codes, distinct = _distinct(values.view(np.int64))
+    return distinct.view(np.float64).astype(object)[codes]
 
 
 def _id_text(keys: np.ndarray) -> np.ndarray:
     """Salesforce ids of keys as an object array (null = NaN, as a text column holds it)."""
-    distinct, inverse = np.unique(keys, return_inverse=True)
+    codes, distinct = _distinct(keys)
     ids = sf_ids(distinct)
     ids[distinct < 0] = np.nan
-    return ids[inverse.ravel()]
+    return ids[codes]
 
 
 def _day_text(days: np.ndarray) -> np.ndarray:
     """``YYYY-MM-DD`` of day numbers as an object array (day -1 = NaN, as strftime of NaT)."""
-    distinct, inverse = np.unique(np.asarray(days, dtype=np.int64), return_inverse=True)
+    codes, distinct = _distinct(days)
     text = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object)
     text[distinct < 0] = np.nan
-    return text[inverse.ravel()]
+    return text[codes]
+
+
+def _isin(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """``np.isin`` for int64 keys, hash-based."""
+    return pd.Index(np.asarray(among)).unique().get_indexer(np.asarray(values)) >= 0
 
 
 def _first(mask: np.ndarray, size: int) -> int:
