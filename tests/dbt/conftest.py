@@ -1,21 +1,25 @@
-"""Fixtures for the dbt project: a raw warehouse landed from the emulator's truth, built once.
+"""Fixtures for the dbt project: raw warehouses landed from the emulator's truth, built once.
 
-dbt runs in-process through ``dbtRunner`` with ``--project-dir``/``--profiles-dir dbt_project``
-and a private ``--target-path``/``--log-path`` under the session's tmp dir, so parallel test runs
-never share state. The warehouse path reaches profiles.yml through ``SALESOPS_WAREHOUSE``.
+dbt runs in a subprocess with ``--project-dir``/``--profiles-dir dbt_project`` and a private
+``--target-path``/``--log-path``, so parallel runs never share state and no DuckDB file stays
+open afterwards. The warehouse path reaches profiles.yml through ``SALESOPS_WAREHOUSE``.
 
-DuckDB allows one configuration per database file in a process, and dbt keeps its connection
-open after an invocation: open warehouses with :func:`connect` (default configuration), never
-``read_only=True``.
+Each expensive warehouse is built once per test session even under pytest-xdist: the first
+worker that needs it builds it under a file lock in the session's shared temp directory, the
+others wait and reuse it. Tests open warehouses read-only (:func:`connect`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
+import pickle
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,37 +42,24 @@ class DbtRun:
     """The outcome of one dbt invocation."""
 
     args: list[str]
-    success: bool
+    returncode: int
     seconds: float
     results: list = field(default_factory=list)  # (unique_id, status, message)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    exception: BaseException | None = None
+    output: str = ""
 
-    def statuses(self, prefix: str = "") -> dict[str, str]:
-        return {uid: status for uid, status, _ in self.results if uid.startswith(prefix)}
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0
 
     def describe(self) -> str:
         bad = [
             f"{uid}: {status} {msg}"
             for uid, status, msg in self.results
-            if status not in ("success", "pass")
+            if status not in ("success", "pass", "no-op")
         ]
-        return "\n".join([*self.errors, *self.warnings, *bad, repr(self.exception or "")])
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        return "\n".join([*self.errors, *self.warnings, *bad, self.output[-3000:]])
 
 
 def run_dbt(
@@ -80,62 +71,89 @@ def run_dbt(
     timezone: str = "UTC",
 ) -> DbtRun:
     """Run one dbt command against ``warehouse``; collects results, warnings and errors."""
-    from dbt.cli.main import dbtRunner
-
-    warnings: list[str] = []
-    errors: list[str] = []
-
-    def listen(event) -> None:
-        level = event.info.level
-        if level == "warn":
-            warnings.append(f"{event.info.name}: {event.info.msg}")
-        elif level == "error":
-            errors.append(f"{event.info.name}: {event.info.msg}")
-
+    target = work_dir / "target"
     args = [
         *command,
-        "--quiet",
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
         str(PROJECT_DIR),
         "--target-path",
-        str(work_dir / "target"),
+        str(target),
         "--log-path",
         str(work_dir / "logs"),
+        "--log-format",
+        "json",
         "--vars",
         json.dumps({"as_of_date": AS_OF.isoformat(), **(variables or {})}),
     ]
     env = {
+        **os.environ,
         "SALESOPS_WAREHOUSE": str(warehouse),
         "SALESOPS_TIMEZONE": timezone,
         "SALESOPS_DBT_TARGET": "duckdb",
         "DO_NOT_TRACK": "1",
     }
+    (target / "run_results.json").unlink(missing_ok=True)
     started = time.perf_counter()
-    with _environment(env):
-        outcome = dbtRunner(callbacks=[listen]).invoke(args)
+    process = subprocess.run(
+        [sys.executable, "-m", "dbt.cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    warnings, errors = [], []
+    for line in process.stdout.splitlines():
+        try:
+            info = json.loads(line)["info"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if info.get("level") == "warn":
+            warnings.append(f"{info.get('name')}: {info.get('msg')}")
+        elif info.get("level") == "error":
+            errors.append(f"{info.get('name')}: {info.get('msg')}")
     results = []
-    result = outcome.result
-    for item in getattr(result, "results", None) or []:
-        node = getattr(item, "node", None)
-        uid = getattr(node, "unique_id", "?")
-        results.append((uid, str(getattr(item.status, "value", item.status)), item.message))
+    if (target / "run_results.json").exists():
+        for item in json.loads((target / "run_results.json").read_text())["results"]:
+            results.append((item["unique_id"], item["status"], item.get("message")))
     return DbtRun(
         args=args,
-        success=bool(outcome.success),
-        seconds=time.perf_counter() - started,
+        returncode=process.returncode,
+        seconds=seconds,
         results=results,
         warnings=warnings,
         errors=errors,
-        exception=outcome.exception,
+        output=process.stdout + process.stderr,
     )
 
 
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(warehouse))
+    """A read-only connection (several test workers may read one warehouse at once)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def shared(tmp_path_factory, name: str, build: Callable[[Path], object]):
+    """``build(directory)`` once per test session, whichever xdist worker asks first."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory = root / name
+    done = root / f"{name}.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if done.exists():
+                return pickle.loads(done.read_bytes())
+            directory.mkdir(parents=True, exist_ok=True)
+            value = build(directory)
+            done.write_bytes(pickle.dumps(value))
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -144,6 +162,7 @@ class BuiltWarehouse:
     warehouse: Path
     work_dir: Path
     build: DbtRun
+    seconds: dict = field(default_factory=dict)
 
 
 def build_from_truth(
@@ -152,15 +171,23 @@ def build_from_truth(
     """Truth -> raw layer -> ``dbt build``. The raw warehouse comes from the truth fixture today;
     switch this function to a real connector extract against the emulator once the connectors
     land (the dbt project reads only the raw layer, so nothing else changes)."""
+    seconds = {}
+    started = time.perf_counter()
     truth = tmp / "truth"
     generate_truth(SEED, scale, AS_OF, truth)
+    seconds["truth"] = time.perf_counter() - started
     warehouse = tmp / "warehouse.duckdb"
+    started = time.perf_counter()
     land_truth(truth, warehouse)
+    seconds["landing"] = time.perf_counter() - started
     run = run_dbt(command or ["build"], warehouse=warehouse, work_dir=tmp, variables=variables)
-    return BuiltWarehouse(truth=truth, warehouse=warehouse, work_dir=tmp, build=run)
+    seconds["dbt_build"] = run.seconds
+    return BuiltWarehouse(
+        truth=truth, warehouse=warehouse, work_dir=tmp, build=run, seconds=seconds
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_build(tmp_path_factory) -> BuiltWarehouse:
     """The tiny org, built once per session with `dbt build` (unit tests and data tests included)."""
-    return build_from_truth(tmp_path_factory.mktemp("dbt_tiny"), "tiny")
+    return shared(tmp_path_factory, "dbt_tiny", lambda tmp: build_from_truth(tmp, "tiny"))

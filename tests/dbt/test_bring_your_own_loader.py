@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dbt.conftest import connect, run_dbt
+from tests.dbt.conftest import connect, run_dbt, shared
 from tests.dbt.raw_fixture import FIVETRAN_VARS, land_fivetran_fixture
 
 WON = "006000000000WONAAA"
@@ -22,13 +22,16 @@ BO = "005000000000AE2AAA"
 MAYA = "005000000000MGRAAA"
 
 
-@pytest.fixture(scope="module")
-def fivetran_build(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dbt_fivetran")
+def _build(tmp):
     warehouse = tmp / "warehouse.duckdb"
     land_fivetran_fixture(warehouse)
     run = run_dbt(["build"], warehouse=warehouse, work_dir=tmp, variables=FIVETRAN_VARS)
     return warehouse, run
+
+
+@pytest.fixture(scope="module")
+def fivetran_build(tmp_path_factory):
+    return shared(tmp_path_factory, "dbt_fivetran", _build)
 
 
 def query(warehouse, sql: str):
