@@ -1,0 +1,1 @@
+"""Alert sensors (daemon): a backstop for failed runs and the stale-mart check."""

@@ -1,0 +1,2 @@
+"""Transform: the dbt project as assets (``@dbt_assets``), grouped by layer, in the
+``warehouse`` pool; dbt tests are asset checks."""
