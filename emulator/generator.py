@@ -1100,7 +1100,7 @@ class _Builder:
                 sel = region == reg
                 codes = list(mix)
                 pick = r.choice("opp:currency", key[sel], list(mix.values()))
-                currency_idx[sel] = [CURRENCIES.index(codes[i]) for i in pick]
+                currency_idx[sel] = np.array([CURRENCIES.index(c) for c in codes])[pick]
         rate = self.rate_on(currency_idx, day_of_ms(opps.created_ms.to_numpy()))
         digits = np.where(currency_idx == CURRENCIES.index("JPY"), -2, 0)
         local = np.round(usd * rate / 10 ** (-digits)) * 10 ** (-digits)

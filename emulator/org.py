@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from emulator import scales as S
 from emulator.generator import (
@@ -481,9 +482,7 @@ class Org:
                     "NumberOfEmployees": pd.array(a.employees.to_numpy(), dtype="Int64"),
                     "OwnerId": self._sf_user(owner),
                     "ParentId": np.full(len(rows), -1, dtype=np.int64),
-                    "Website": (
-                        "www." + a.name.str.split(" ").str[0].str.lower() + ".example"
-                    ).array,
+                    "Website": ("www." + _first_word(a.name).str.lower() + ".example").array,
                     "BillingStreet": (
                         pd.Series(_digits(a.index.to_numpy())) + " Market Street"
                     ).array,
@@ -1486,7 +1485,7 @@ class Org:
                     "archived": np.zeros(len(rows), dtype=bool),
                     "archivedAt": ms_to_dt(np.full(len(ts), -1)),
                     "name": row.name.array,
-                    "domain": (row.name.str.split(" ").str[0].str.lower() + ".example").array,
+                    "domain": (_first_word(row.name).str.lower() + ".example").array,
                     "industry": row.industry.array,
                     "annualrevenue": row.annual_revenue.to_numpy(),
                     "numberofemployees": row.employees.to_numpy().astype(float),
@@ -1914,24 +1913,15 @@ class Org:
     def _associations(self, hs: dict[str, pd.DataFrame]) -> pd.DataFrame:
         deals = hs["deals"]
         contacts = hs["contacts"]
-        frames = [
-            pd.DataFrame(
-                {
-                    "from_type": "deals",
-                    "from_key": deals.id,
-                    "to_type": "companies",
-                    "to_key": deals._account,
-                    "type_id": 341,
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "from_type": "contacts",
-                    "from_key": contacts.id,
-                    "to_type": "companies",
-                    "to_key": contacts.associatedcompanyid,
-                    "type_id": 279,
-                }
+        # (from type, from keys, to type, to keys, association type id), as in the v4 API.
+        parts = [
+            ("deals", deals.id.to_numpy(), "companies", deals._account.to_numpy(), 341),
+            (
+                "contacts",
+                contacts.id.to_numpy(),
+                "companies",
+                contacts.associatedcompanyid.to_numpy(),
+                279,
             ),
         ]
         # Deal contacts: contacts of the deal's company that existed when the deal was created.
@@ -1943,45 +1933,37 @@ class Org:
             right_on="associatedcompanyid",
         )
         pair = pair[pair.contact_created <= pair.createdAt]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "from_type": "deals",
-                    "from_key": pair.id,
-                    "to_type": "contacts",
-                    "to_key": pair.contact,
-                    "type_id": 3,
-                }
-            )
-        )
+        parts.append(("deals", pair.id.to_numpy(), "contacts", pair.contact.to_numpy(), 3))
         for name, type_id in (("calls", 206), ("emails", 210), ("meetings", 212)):
             e = hs[name]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "from_type": name,
-                        "from_key": e.id,
-                        "to_type": "deals",
-                        "to_key": e._deal,
-                        "type_id": type_id,
-                    }
-                )
-            )
-        assoc = pd.concat(frames, ignore_index=True)
-        assoc = assoc[assoc.to_key.to_numpy() >= 0]
+            parts.append((name, e.id.to_numpy(), "deals", e._deal.to_numpy(), type_id))
         # Every association is readable from both ends.
         reverse_type = {341: 342, 279: 280, 3: 4, 206: 205, 210: 209, 212: 211}
-        reverse = assoc.rename(
-            columns={
-                "from_type": "to_type",
-                "to_type": "from_type",
-                "from_key": "to_key",
-                "to_key": "from_key",
-            }
+        kept = [(f, fk, t, tk, i, tk >= 0) for f, fk, t, tk, i in parts]
+        ends = [(f, fk[k], t, tk[k], i) for f, fk, t, tk, i, k in kept]
+        ends += [(t, tk, f, fk, reverse_type[i]) for f, fk, t, tk, i in ends]
+        types = sorted({end[0] for end in ends} | {end[2] for end in ends})
+        code = {name: i for i, name in enumerate(types)}
+
+        def column(index, make):
+            return np.concatenate([make(end, index) for end in ends])
+
+        from_type = column(0, lambda end, i: np.full(len(end[1]), code[end[i]], np.int8))
+        to_type = column(2, lambda end, i: np.full(len(end[1]), code[end[i]], np.int8))
+        from_key = column(1, lambda end, i: end[i].astype(np.int64))
+        to_key = column(3, lambda end, i: end[i].astype(np.int64))
+        type_id = column(4, lambda end, i: np.full(len(end[1]), end[i], np.int64))
+        order = np.lexsort((to_key, to_type, from_key, from_type))
+        return pd.DataFrame(
+            {
+                "from_type": _text(types, from_type[order]),
+                "from_key": from_key[order],
+                "to_type": _text(types, to_type[order]),
+                "to_key": to_key[order],
+                "type_id": type_id[order],
+            },
+            copy=False,
         )
-        reverse["type_id"] = reverse.type_id.map(reverse_type)
-        both = pd.concat([assoc, reverse[assoc.columns]], ignore_index=True)
-        return both.sort_values(["from_type", "from_key", "to_type", "to_key"], ignore_index=True)
 
     def _ads_view(self, view_day: int) -> pd.DataFrame:
         ads = self.t.ads_daily
@@ -2215,6 +2197,12 @@ def _day_text(days: np.ndarray) -> np.ndarray:
     text = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object)
     text[distinct < 0] = np.nan
     return text[codes]
+
+
+def _first_word(names: pd.Series) -> pd.Series:
+    """``names.str.split(" ").str[0]``, in Arrow."""
+    words = pc.list_element(pc.split_pattern(pa.array(names.array), " ", max_splits=1), 0)
+    return pd.Series(pd.array(words.cast(pa.large_string()), dtype="str"), copy=False)
 
 
 def _isin(values: np.ndarray, among: np.ndarray) -> np.ndarray:
