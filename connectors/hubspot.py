@@ -32,8 +32,9 @@ What a run does:
   them) on every run, after the windows; they land with ``archived = true`` and
   ``_is_deleted = true`` (the runner's ``read_unwindowed``).
 * **deal property history** (``deal_property_history``) of the deals read: from the list pages
-  in a full pass, else one read per changed deal. Only the properties whose history HubSpot keeps
-  and sales ops uses (``history_properties``).
+  in a full pass; after a search window, one read per changed deal or, when that would take
+  more requests (a bulk update), a list pass over all deals keeping the changed ones. Only the
+  properties whose history HubSpot keeps and sales ops uses (``history_properties``).
 * **associations** (``<from>_<to>_associations``, v4 batch read of the records read, 1,000 per
   call): the rows are the complete set of each record read, so an association removed since is
   flagged ``_is_deleted``; the associations of an archived record are read the same way (usually
@@ -475,18 +476,22 @@ class HubSpotSource(Source):
         if history:
             params["propertiesWithHistory"] = ",".join(history)
         path = f"{self.crm}/objects/{schema.name}"
-        after: str | None = None
-        while True:
-            page_params = dict(params, after=after) if after else params
-            payload = self.client.get_json(path, page_params)
-            records = _results(payload, path)
-            if since is not None:
-                records = [r for r in records if _archived_since(r, since)]
-            if records or not (after or archived):  # an empty first page still makes the table
-                yield self._object_page(schema, records, history_from_records=bool(history))
-            after = _next_after(payload)
-            if not after:
-                return
+
+        def batches() -> Iterator[list[dict[str, Any]]]:
+            after: str | None = None
+            while True:
+                page_params = dict(params, after=after) if after else params
+                payload = self.client.get_json(path, page_params)
+                records = _results(payload, path)
+                if since is not None:
+                    records = [r for r in records if _archived_since(r, since)]
+                if records or not (after or archived):  # an empty first page makes the table
+                    yield records
+                after = _next_after(payload)
+                if not after:
+                    return
+
+        yield from self._object_pages(schema, batches(), with_history=True)
 
     # -- objects: search -------------------------------------------------------------------
 
@@ -499,47 +504,76 @@ class HubSpotSource(Source):
             bounds.append(_filter(schema.cursor, "GTE", str(to_ms(window.start))))
         if window.end is not None:
             bounds.append(_filter(schema.cursor, "LT", str(to_ms(window.end))))
-        last_id: str | None = None
-        offset = 0
-        while True:
-            filters = list(bounds)
-            if last_id is not None:
-                filters.append(_filter("hs_object_id", "GT", last_id))
-            body = {
-                "filterGroups": [{"filters": filters}],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": schema.names,
-                "limit": s.search_page_size,
-                "after": str(offset),
-            }
-            payload = self.client.post_json(path, body, limiter=self.search_limiter)
-            records = _results(payload, path)
-            if records:
-                yield self._object_page(schema, records, history_from_records=False)
-            if not records or not _next_after(payload):
-                return
-            next_offset = offset + len(records)
-            if s.search_keyset or next_offset + s.search_page_size > s.search_result_window:
-                last_id, offset = str(records[-1]["id"]), 0  # re-anchor on the last id
-            else:
-                offset = next_offset
+        changed: list[str] = []
+
+        def batches() -> Iterator[list[dict[str, Any]]]:
+            last_id: str | None = None
+            offset = 0
+            while True:
+                filters = list(bounds)
+                if last_id is not None:
+                    filters.append(_filter("hs_object_id", "GT", last_id))
+                body = {
+                    "filterGroups": [{"filters": filters}],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": schema.names,
+                    "limit": s.search_page_size,
+                    "after": str(offset),
+                }
+                payload = self.client.post_json(path, body, limiter=self.search_limiter)
+                records = _results(payload, path)
+                if records:
+                    changed.extend(str(r.get("id")) for r in records)
+                    yield records
+                if not records or not _next_after(payload):
+                    return
+                next_offset = offset + len(records)
+                if s.search_keyset or next_offset + s.search_page_size > s.search_result_window:
+                    last_id, offset = str(records[-1]["id"]), 0  # re-anchor on the last id
+                else:
+                    offset = next_offset
+
+        yield from self._object_pages(schema, batches(), with_history=False)
+        if self._history_properties(schema) and changed:
+            yield from self._history_pages(schema, changed)
 
     # -- objects: rows and related tables --------------------------------------------------
 
+    def _object_pages(
+        self,
+        schema: ObjectSchema,
+        batches: Iterable[list[dict[str, Any]]],
+        *,
+        with_history: bool,
+    ) -> Iterator[Page]:
+        """Pages of records with their associations, read for up to ``association_batch_size``
+        records at once (one batch read per target type instead of one per page). The
+        associations ride on the last page of each group: object pages are not in cursor
+        order, so the bookmark only moves when the whole window has landed anyway."""
+        pending: list[Page] = []
+        ids: list[str] = []
+        for records in batches:
+            page = self._object_page(schema, records, with_history=with_history)
+            pending.append(page)
+            ids += [row["id"] for row in page.records]
+            if len(ids) >= self.settings.association_batch_size:
+                pending[-1].related += self._associations(schema.name, ids)
+                yield from pending
+                pending, ids = [], []
+        if pending:
+            pending[-1].related += self._associations(schema.name, ids)
+            yield from pending
+
     def _object_page(
-        self, schema: ObjectSchema, records: list[dict[str, Any]], *, history_from_records: bool
+        self, schema: ObjectSchema, records: list[dict[str, Any]], *, with_history: bool = True
     ) -> Page:
+        """A page of records with (``with_history``: from the records' ``propertiesWithHistory``)
+        their property history; :meth:`_object_pages` adds the associations."""
         rows = [self._row(schema, record) for record in records]
-        ids = [row["id"] for row in rows]
-        related = self._associations(schema.name, ids)
-        if self._history_properties(schema):
-            if history_from_records:
-                history = [h for r in records for h in _history_rows(r)]
-            else:
-                history = self._read_history(schema, ids)
-            related.append(
-                Related(HISTORY_TABLE, history, HISTORY_COLUMNS, HISTORY_KEY, cursor_field=None)
-            )
+        related: list[Related] = []
+        if with_history and self._history_properties(schema):
+            history = [h for r in records for h in _history_rows(r)]
+            related.append(_history_related(history))
         stamps = [parse_hs_time(row.get(schema.cursor)) for row in rows]
         return Page(
             records=rows,
@@ -576,22 +610,52 @@ class HubSpotSource(Source):
             return []
         return [p for p in self.settings.history_properties if p in schema.names]
 
-    def _read_history(self, schema: ObjectSchema, ids: list[str]) -> list[dict[str, Any]]:
-        """Property history of some deals, one read each (the list cannot filter by id)."""
-        history = self._history_properties(schema)
-        rows: list[dict[str, Any]] = []
-        for record_id in ids:
-            path = f"{self.crm}/objects/{schema.name}/{quote(record_id, safe='')}"
-            try:
-                record = self.client.get_json(
-                    path, {"propertiesWithHistory": ",".join(history), "properties": "hs_object_id"}
-                )
-            except ApiError as exc:
-                if exc.status == 404:  # archived since: the archived pass reads its history
-                    continue
-                raise
-            rows += _history_rows(record)
-        return rows
+    def _history_pages(self, schema: ObjectSchema, ids: list[str]) -> Iterator[Page]:
+        """Property history of the deals a search window found, as pages of related rows.
+
+        The list endpoint cannot filter by id, so this is either one read per deal or a list
+        pass over every deal (pages of 50), whichever takes fewer requests: a night with a few
+        changed deals reads them one by one, a bulk update reads the list.
+        """
+        history = ",".join(self._history_properties(schema))
+        size = self.settings.history_page_size
+        if len(ids) > size and self._count(schema) / size < len(ids):
+            wanted = set(ids)
+            params: dict[str, Any] = {
+                "limit": size,
+                "properties": "hs_object_id",
+                "propertiesWithHistory": history,
+            }
+            path = f"{self.crm}/objects/{schema.name}"
+            while True:
+                payload = self.client.get_json(path, params)
+                records = [r for r in _results(payload, path) if str(r.get("id")) in wanted]
+                rows = [h for record in records for h in _history_rows(record)]
+                yield Page([], schema.columns, ordered=False, related=[_history_related(rows)])
+                after = _next_after(payload)
+                if not after:
+                    return
+                params = dict(params, after=after)
+        for start in range(0, len(ids), size):
+            rows: list[dict[str, Any]] = []
+            for record_id in ids[start : start + size]:
+                path = f"{self.crm}/objects/{schema.name}/{quote(record_id, safe='')}"
+                params = {"propertiesWithHistory": history, "properties": "hs_object_id"}
+                try:
+                    record = self.client.get_json(path, params)
+                except ApiError as exc:
+                    if exc.status == 404:  # archived since: the archived pass reads it
+                        continue
+                    raise
+                rows += _history_rows(record)
+            yield Page([], schema.columns, ordered=False, related=[_history_related(rows)])
+
+    def _count(self, schema: ObjectSchema) -> int:
+        """How many live records the object has (one search request)."""
+        path = f"{self.crm}/objects/{schema.name}/search"
+        body = {"limit": 1, "properties": ["hs_object_id"]}
+        payload = self.client.post_json(path, body, limiter=self.search_limiter)
+        return int(payload.get("total", 0)) if isinstance(payload, dict) else 0
 
     def _associations(self, obj: str, ids: list[str]) -> list[Related]:
         """The complete association lists of ``ids`` for every configured target type."""
@@ -773,6 +837,10 @@ def _history_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def _history_related(rows: list[dict[str, Any]]) -> Related:
+    return Related(HISTORY_TABLE, rows, HISTORY_COLUMNS, HISTORY_KEY)
 
 
 def _owner_row(owner: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 import requests
 
 from connectors.auth import BearerToken, GoogleAdsOAuth
@@ -29,6 +30,7 @@ from connectors.hubspot import HubSpotSettings, HubSpotSource
 from connectors.ratelimit import RateLimits
 from connectors.streams import ProgressCallback, Source, StreamRun, sync_source
 from emulator.ids import hs_ids
+from emulator.org import Org
 from emulator.schema import GOOGLE_ADS_CUSTOMER_ID, HS_REFERENCE_PROPERTIES, HS_STAGES
 from emulator.server.hubspot import PORTAL_ID, PRIMARY_TYPES, property_catalogue, served_frame
 
@@ -47,6 +49,32 @@ def key_of(table: str) -> tuple[str, ...]:
     if table.endswith("_associations"):
         return ASSOCIATION_KEY
     return KEYS.get(table, ("id",))
+
+
+# --------------------------------------------------------------------------------------------
+# Emulators that share their org
+# --------------------------------------------------------------------------------------------
+
+_ORGS: dict[tuple, Org] = {}
+
+
+@pytest.fixture(scope="module")
+def shared_orgs():
+    """Emulators started while this is active share the org of each (seed, scale, as-of,
+    horizon): generating it is most of an emulator's start-up. Safe for these tests because
+    the HubSpot and Google Ads APIs only read the org, views are built per emulator, and the
+    tests change a day's data on their own view (``a_day_of_changes`` copies what it edits)."""
+    original = Org.generate.__func__
+
+    def generate(cls, seed, scale, as_of, horizon_days=0, dirty_rate=None):
+        key = (seed, scale, as_of, horizon_days, dirty_rate)
+        if key not in _ORGS:
+            _ORGS[key] = original(cls, seed, scale, as_of, horizon_days, dirty_rate)
+        return _ORGS[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Org, "generate", classmethod(generate))
+        yield
 
 
 # --------------------------------------------------------------------------------------------

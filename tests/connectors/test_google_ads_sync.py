@@ -13,6 +13,7 @@ from connectors.google_ads import from_env, gaql
 from connectors.http import DailyLimitExceeded
 from connectors.streams import sync_source
 from salesops.config import ConfigError
+from tests.connectors import hubspot_support
 from tests.connectors.hubspot_support import (
     ads_env,
     assert_all_succeeded,
@@ -24,6 +25,9 @@ from tests.connectors.hubspot_support import (
 )
 
 TABLE = "campaign_daily_metrics"
+
+shared_orgs = hubspot_support.shared_orgs  # emulators of this module share their org
+pytestmark = pytest.mark.usefixtures("shared_orgs")
 
 
 def ads_rows(warehouse):

@@ -16,6 +16,7 @@ from connectors.hubspot import from_env, parse_properties
 from connectors.streams import sync_source
 from emulator.schema import HsProperty
 from salesops.config import ConfigError
+from tests.connectors import hubspot_support
 from tests.connectors.hubspot_support import (
     ads_env,
     assert_all_succeeded,
@@ -30,6 +31,9 @@ from tests.connectors.hubspot_support import (
 )
 
 HOSTILE = 'evil"; DROP TABLE raw_hubspot.deals; --'
+
+shared_orgs = hubspot_support.shared_orgs  # emulators of this module share their org
+pytestmark = pytest.mark.usefixtures("shared_orgs")
 
 
 def test_hostile_property_names_are_never_requested_nor_loaded(
