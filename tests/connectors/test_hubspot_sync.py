@@ -293,3 +293,46 @@ def test_search_rate_limits_paced_by_the_buckets_or_waited_out_after_a_429(make_
     assert_all_succeeded(run_sync(running, warehouse, streams=streams, source=source))
     assert source.client.stats.retries >= 1
     assert source.client.stats.retry_wait_seconds >= 1.0  # SECONDLY: about a second
+
+
+# --------------------------------------------------------------------------------------------
+# Typing
+# --------------------------------------------------------------------------------------------
+
+
+def test_empty_strings_epoch_ms_and_values_that_do_not_cast(make_emulator, tmp_path, monkeypatch):
+    """The portal sends ``""`` for unset numbers, bools and dates, datetimes as epoch
+    milliseconds, and one amount that is not a number: the empty strings land as nulls, the
+    epoch values as the same instants, and the deal with the bad amount is quarantined with a
+    reason naming the field and the value, while the others land."""
+    real = emulated.render_values
+    running = make_emulator(seed=2)
+    deals = emulated.served_frame(running.state, "deals")
+    bad = int(deals[~deals.archived]["_hs"].iloc[0])
+
+    def render(frame, prop):
+        values = real(frame, prop)
+        if prop.type in ("number", "bool", "date"):
+            values = ["" if v is None else v for v in values]
+        if prop.type == "datetime":
+            values = [None if v is None else str(pd.Timestamp(v).value // 10**6) for v in values]
+        if prop.name == "amount" and "_hs" in frame:
+            values = [
+                "12,5 EUR" if key == bad else v for key, v in zip(frame["_hs"], values, strict=True)
+            ]
+        return values
+
+    monkeypatch.setattr(emulated, "render_values", render)
+    warehouse = tmp_path / "warehouse.duckdb"
+    runs = run_sync(running, warehouse, streams=["deals"])
+    assert_all_succeeded(runs)
+    assert runs[0].quarantined == 1 and runs[0].landed == runs[0].fetched - 1
+    expected = expected_objects(running.state, "deals")
+    del expected[(str(bad),)]
+    assert compare_rows("deals", table_rows(warehouse, "deals"), expected) == []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        quarantined = con.execute(
+            "SELECT source, stream, primary_key, reason FROM raw_meta.quarantine"
+        ).fetchall()
+    reason = "field amount: value '12,5 EUR' is not a valid DOUBLE"
+    assert quarantined == [("hubspot", "deals", str(bad), reason)]
