@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ("emulator", "extract")
+COMMAND_MODULES = ("emulator", "extract", "publish", "run", "demo", "dev")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,9 @@
       the company time zone;
     * rows flagged by the loader's deletion column (var `<source>_deleted_column`) are dropped
       (unless drop_deleted=false: deactivated owners and archived stages still matter);
-      `_loaded_at` is the loader's landing time (var `<source>_loaded_at_column`).
+      `_loaded_at` is the loader's landing time (var `<source>_loaded_at_column`);
+    * rows the raw gate quarantined (raw_meta.quarantined_keys, see quarantine.sql) are
+      excluded, by the table's `id`.
 -#}
 {% macro select_source(source_name, table_name, columns, required=false, drop_deleted=true) -%}
     {%- set relation = source(source_name, table_name) -%}
@@ -45,9 +47,16 @@
     {%- endfor %}
         {{ salesops.source_column(loaded_at_column, 'timestamp', actual.get(loaded_at_column)) }} as _loaded_at
     {%- if state.exists %}
-    from {{ relation }}
-        {%- if drop_deleted and deleted_column in actual %}
-    where not coalesce({{ adapter.quote(deleted_column) }}, false)
+    {%- set conditions = [] -%}
+    {%- if drop_deleted and deleted_column in actual -%}
+        {%- do conditions.append('not coalesce(' ~ adapter.quote(deleted_column) ~ ', false)') -%}
+    {%- endif -%}
+    {%- if 'id' in actual and salesops.quarantine_managed() -%}
+        {%- do conditions.append(salesops.not_quarantined(source_name, table_name, 'raw_rows')) -%}
+    {%- endif %}
+    from {{ relation }} as raw_rows
+        {%- if conditions %}
+    where {{ conditions | join('\n        and ') }}
         {%- endif %}
     {%- else %}
     {{ salesops.empty_relation_filter() }}

@@ -71,14 +71,17 @@ renamed as (
 ),
 
 valid as (
-    -- Invalid rows are excluded here and asserted absent by this model's tests: negative
-    -- amounts, created after they were landed, probability outside 0-1, non-ISO currencies.
+    -- The raw gate quarantines invalid rows (orchestration/quality/raw_suites.py is the one
+    -- definition) and select_source already excluded them. Without the gate (another loader),
+    -- these fallback rules apply instead; the tests below assert none got through either way.
     select *
     from renamed
+    {%- if not salesops.quarantine_managed() %}
     where coalesce(amount, 0) >= 0
         and created_at <= coalesce(_loaded_at, {{ as_of_end_timestamp() }})
         and coalesce(stage_probability between 0 and 1, true)
         and currency_code in (select currency_code from {{ ref('iso_currencies') }})
+    {%- endif %}
 )
 
 select * from valid
