@@ -75,21 +75,21 @@ hubspot_engagements as (
     from {{ ref('stg_hubspot__calls') }}
     union all
     select
-        email_id,
-        'email',
+        email_id as engagement_id,
+        'email' as activity_type,
         owner_rep_id,
-        email_subject,
+        email_subject as subject,
         occurred_at,
         is_completed,
-        cast(null as {{ type_double() }}),
+        cast(null as {{ type_double() }}) as duration_minutes,
         _loaded_at
     from {{ ref('stg_hubspot__emails') }}
     union all
     select
-        meeting_id,
-        'meeting',
+        meeting_id as engagement_id,
+        'meeting' as activity_type,
         owner_rep_id,
-        meeting_title,
+        meeting_title as subject,
         occurred_at,
         is_completed,
         duration_minutes,
@@ -98,13 +98,22 @@ hubspot_engagements as (
 ),
 
 engagement_deals as (
-    select call_id as engagement_id, deal_id, _loaded_at
+    select
+        call_id as engagement_id,
+        deal_id,
+        _loaded_at
     from {{ ref('stg_hubspot__call_deal_associations') }}
     union all
-    select email_id, deal_id, _loaded_at
+    select
+        email_id as engagement_id,
+        deal_id,
+        _loaded_at
     from {{ ref('stg_hubspot__email_deal_associations') }}
     union all
-    select meeting_id, deal_id, _loaded_at
+    select
+        meeting_id as engagement_id,
+        deal_id,
+        _loaded_at
     from {{ ref('stg_hubspot__meeting_deal_associations') }}
 ),
 
@@ -163,7 +172,10 @@ final as (
     select *
     from unioned
     where opportunity_id is null
-        or opportunity_id in (select opportunity_id from {{ ref('int_opportunities_unioned') }})
+        or opportunity_id in (
+            select opportunities.opportunity_id
+            from {{ ref('int_opportunities_unioned') }} as opportunities
+        )
 )
 
 select * from final

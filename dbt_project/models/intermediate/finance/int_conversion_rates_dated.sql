@@ -42,7 +42,7 @@ static_rates as (
         'static' as rate_source
     from {{ ref('stg_salesforce__currency_types') }}
     where conversion_rate > 0
-        and currency_code not in (select currency_code from dated)
+        and currency_code not in (select dated.currency_code from dated)
 ),
 {% endif %}
 

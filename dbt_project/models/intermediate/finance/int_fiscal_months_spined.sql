@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 
-{#- One row per fiscal month with its quarter and first and last days (var fiscal_year_start_month). -#}
+{#- One row per fiscal month with its quarter and first and last days
+    (var fiscal_year_start_month). -#}
 
 with
 

@@ -36,6 +36,16 @@ ads_campaigns as (
     group by campaign_id
 ),
 
+{% if source_enabled('salesforce') %}
+crm_campaigns_by_name as (
+    select
+        lower(campaign_name) as campaign_name,
+        min(campaign_id) as campaign_id
+    from salesforce_campaigns
+    group by lower(campaign_name)
+),
+{% endif %}
+
 google_ads_campaigns as (
     select
         ads_campaigns.campaign_id,
@@ -55,11 +65,7 @@ google_ads_campaigns as (
         'google_ads' as source_system
     from ads_campaigns
     {% if source_enabled('salesforce') -%}
-    left join (
-        select lower(campaign_name) as campaign_name, min(campaign_id) as campaign_id
-        from salesforce_campaigns
-        group by lower(campaign_name)
-    ) as crm_campaigns
+    left join crm_campaigns_by_name as crm_campaigns
         on lower(ads_campaigns.campaign_name) = crm_campaigns.campaign_name
     {%- endif %}
 ),

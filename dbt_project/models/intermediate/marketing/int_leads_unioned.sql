@@ -74,7 +74,7 @@ hubspot_leads as (
     from funnel_contacts as contacts
     left join conversion_candidates
         on contacts.contact_id = conversion_candidates.contact_id
-        and conversion_candidates.candidate_rank = 1
+            and conversion_candidates.candidate_rank = 1
 ),
 {% endif %}
 

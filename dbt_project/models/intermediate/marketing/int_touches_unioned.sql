@@ -42,7 +42,7 @@ hubspot_touches as (
     from {{ ref('stg_hubspot__email_events') }} as events
     left join {{ ref('int_contacts_deduplicated') }} as contacts
         on events.recipient_email = contacts.email
-        and contacts.source_system = 'hubspot'
+            and contacts.source_system = 'hubspot'
     where events.event_type in ('OPEN', 'CLICK')
 ),
 {% endif %}

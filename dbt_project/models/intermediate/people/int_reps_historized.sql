@@ -18,16 +18,16 @@ versions as (
         versions.user_id as rep_id,
         versions.modified_at as valid_from,
         versions.manager_id,
-        roles.role_name,
-        roles.role_name as team,
+        user_roles.role_name,
+        user_roles.role_name as team,
         versions.region,
         versions.segment,
         versions.is_active,
         'salesforce' as source_system,
         1 as version_priority
     from {{ ref('stg_salesforce__user_versions') }} as versions
-    left join {{ ref('stg_salesforce__user_roles') }} as roles
-        on versions.user_role_id = roles.user_role_id
+    left join {{ ref('stg_salesforce__user_roles') }} as user_roles
+        on versions.user_role_id = user_roles.user_role_id
 
     union all
 

@@ -12,22 +12,22 @@ with
 {% if source_enabled('salesforce') %}
 salesforce_reps as (
     select
-        users.user_id as rep_id,
-        users.user_name as rep_name,
-        users.email,
-        users.is_active,
-        roles.role_name,
-        users.manager_id,
-        roles.role_name as team,
-        users.region,
-        users.segment,
-        users.hire_date,
-        users.termination_date,
-        users.modified_at,
+        crm_users.user_id as rep_id,
+        crm_users.user_name as rep_name,
+        crm_users.email,
+        crm_users.is_active,
+        user_roles.role_name,
+        crm_users.manager_id,
+        user_roles.role_name as team,
+        crm_users.region,
+        crm_users.segment,
+        crm_users.hire_date,
+        crm_users.termination_date,
+        crm_users.modified_at,
         'salesforce' as source_system
-    from {{ ref('stg_salesforce__users') }} as users
-    left join {{ ref('stg_salesforce__user_roles') }} as roles
-        on users.user_role_id = roles.user_role_id
+    from {{ ref('stg_salesforce__users') }} as crm_users
+    left join {{ ref('stg_salesforce__user_roles') }} as user_roles
+        on crm_users.user_role_id = user_roles.user_role_id
 ),
 {% endif %}
 

@@ -26,7 +26,7 @@ snapshot_points as (
         end as snapshot_date
     from {{ ref('int_fiscal_months_spined') }}
     where period_start <= {{ as_of_date() }}
-        and period_end >= (select cast(min(valid_from) as date) from states)
+        and period_end >= (select cast(min(states.valid_from) as date) from states)
 ),
 
 snapshot_instants as (
@@ -60,7 +60,7 @@ open_states as (
     from states
     inner join snapshot_instants as points
         on states.valid_from < points.snapshot_end_at
-        and (states.valid_to is null or states.valid_to >= points.snapshot_end_at)
+            and (states.valid_to is null or states.valid_to >= points.snapshot_end_at)
     where states.status = 'open'
 ),
 

@@ -48,7 +48,7 @@ salesforce_opportunities as (
     from {{ ref('stg_salesforce__opportunities') }} as opportunities
     left join stages
         on stages.source_system = 'salesforce'
-        and opportunities.stage_name = stages.stage_id
+            and opportunities.stage_name = stages.stage_id
 ),
 {% endif %}
 
@@ -98,11 +98,11 @@ hubspot_opportunities as (
     from {{ ref('stg_hubspot__deals') }} as deals
     left join stages
         on stages.source_system = 'hubspot'
-        and deals.pipeline_id = stages.pipeline_id
-        and deals.stage_id = stages.stage_id
+            and deals.pipeline_id = stages.pipeline_id
+            and deals.stage_id = stages.stage_id
     left join deal_companies
         on deals.deal_id = deal_companies.deal_id
-        and deal_companies.company_rank = 1
+            and deal_companies.company_rank = 1
 ),
 {% endif %}
 

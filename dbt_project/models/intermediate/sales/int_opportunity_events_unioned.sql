@@ -115,7 +115,7 @@ salesforce_initial_owners as (
     from opportunities
     left join salesforce_owner_field_changes as first_changes
         on opportunities.opportunity_id = first_changes.opportunity_id
-        and first_changes.change_number = 1
+            and first_changes.change_number = 1
     where opportunities.source_system = 'salesforce'
 ),
 {% endif %}
@@ -155,9 +155,9 @@ hubspot_property_changes as (
         _loaded_at
     from {{ ref('stg_hubspot__deal_property_history') }}
     where property_name in (
-        'dealstage', 'amount', 'closedate', 'hubspot_owner_id', 'hs_forecast_category',
-        'deal_currency_code'
-    )
+            'dealstage', 'amount', 'closedate', 'hubspot_owner_id', 'hs_forecast_category',
+            'deal_currency_code'
+        )
 ),
 {% endif %}
 

@@ -28,10 +28,16 @@ salesforce_stage_table as (
 salesforce_observed_stage_flags as (
     -- loaders that do not land OpportunityStage: the flags Salesforce stamps on opportunities,
     -- and stages seen only in the history (no flags: open)
-    select stage_name, is_closed, is_won
+    select
+        stage_name,
+        is_closed,
+        is_won
     from {{ ref('stg_salesforce__opportunities') }}
     union all
-    select stage_name, false as is_closed, false as is_won
+    select
+        stage_name,
+        false as is_closed,
+        false as is_won
     from {{ ref('stg_salesforce__opportunity_history') }}
 ),
 
@@ -48,7 +54,10 @@ salesforce_observed_stages as (
         cast(null as {{ dbt.type_string() }}) as default_forecast_category
     from salesforce_observed_stage_flags
     where stage_name is not null
-        and stage_name not in (select stage_id from salesforce_stage_table)
+        and stage_name not in (
+            select stage_table.stage_id
+            from salesforce_stage_table as stage_table
+        )
     group by stage_name
 ),
 {% endif %}
@@ -113,8 +122,8 @@ laddered as (
     from unioned
     left join {{ ref('stage_ladder') }} as ladder
         on unioned.source_system = ladder.source_system
-        and coalesce(unioned.pipeline_id, '') = coalesce(ladder.pipeline_id, '')
-        and unioned.stage_id = ladder.stage_id
+            and coalesce(unioned.pipeline_id, '') = coalesce(ladder.pipeline_id, '')
+            and unioned.stage_id = ladder.stage_id
 )
 
 select * from laddered

@@ -29,9 +29,11 @@ managers as (
 ),
 
 included as (
-    select rep_id from record_owners where rep_id is not null
+    select rep_id from record_owners
+    where rep_id is not null
     union
-    select rep_id from managers where rep_id is not null
+    select rep_id from managers
+    where rep_id is not null
 ),
 
 final as (

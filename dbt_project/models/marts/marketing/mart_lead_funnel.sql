@@ -13,7 +13,11 @@ leads as (
 ),
 
 opportunities as (
-    select opportunity_id, is_won, close_date from {{ ref('fct_opportunities') }}
+    select
+        opportunity_id,
+        is_won,
+        close_date
+    from {{ ref('fct_opportunities') }}
 ),
 
 months as (

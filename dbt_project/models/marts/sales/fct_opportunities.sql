@@ -51,23 +51,23 @@ joined as (
         opportunities.*,
         closings.closed_at,
         case when opportunities.is_closed then
-            coalesce(closings.owner_rep_id_at_close, opportunities.owner_rep_id)
+                coalesce(closings.owner_rep_id_at_close, opportunities.owner_rep_id)
         end as owner_rep_id_at_close,
         coalesce(creations.owner_rep_id_at_creation, opportunities.owner_rep_id)
             as owner_rep_id_at_creation,
         case
             when opportunities.is_closed then opportunities.close_date
             else least(
-                coalesce(opportunities.close_date, {{ as_of_date() }}), {{ as_of_date() }}
-            )
+                    coalesce(opportunities.close_date, {{ as_of_date() }}), {{ as_of_date() }}
+                )
         end as conversion_date
     from opportunities
     left join closings
         on opportunities.opportunity_id = closings.opportunity_id
-        and closings.closing_rank = 1
+            and closings.closing_rank = 1
     left join creations
         on opportunities.opportunity_id = creations.opportunity_id
-        and creations.state_rank = 1
+            and creations.state_rank = 1
 ),
 
 converted as (
@@ -156,8 +156,10 @@ final as (
         on converted.owner_rep_id_at_close = owner_at_close.rep_id
     left join hierarchy as manager_at_close
         on converted.owner_rep_id_at_close = manager_at_close.rep_id
-        and converted.closed_at >= manager_at_close.valid_from
-        and (manager_at_close.valid_to is null or converted.closed_at < manager_at_close.valid_to)
+            and converted.closed_at >= manager_at_close.valid_from
+            and (
+                manager_at_close.valid_to is null or converted.closed_at < manager_at_close.valid_to
+            )
 )
 
 select * from final

@@ -21,9 +21,9 @@ states as (
     select * from {{ ref('fct_opportunity_states') }}
     {% if is_incremental() %}
     where opportunity_id in (
-        select opportunity_id from {{ ref('fct_opportunity_states') }}
-        where loaded_at >= {{ incremental_since('loaded_at') }}
-    )
+            select changed.opportunity_id from {{ ref('fct_opportunity_states') }} as changed
+            where changed.loaded_at >= {{ incremental_since('loaded_at') }}
+        )
     {% endif %}
 ),
 
@@ -65,6 +65,13 @@ visits as (
     group by opportunity_id, visit_number
 ),
 
+exits as (
+    select
+        *,
+        lead(entered_at) over (partition by opportunity_id order by visit_number) as exited_at
+    from visits
+),
+
 final as (
     select
         {{ dbt.hash(dbt.concat(["opportunity_id", "'|'",
@@ -78,13 +85,12 @@ final as (
         stage_order,
         stage_status,
         entered_at,
-        lead(entered_at) over (partition by opportunity_id order by visit_number) as exited_at,
-        {{ seconds_between('entered_at',
-            'lead(entered_at) over (partition by opportunity_id order by visit_number)') }}
-            / 86400.0 as days_in_stage,
+        exited_at,
+        {{ seconds_between('entered_at', 'exited_at') }}
+        / 86400.0 as days_in_stage,
         source_system,
         loaded_at
-    from visits
+    from exits
 )
 
 select * from final

@@ -38,9 +38,12 @@ changed_opportunities as (
     where _loaded_at >= {{ incremental_since('loaded_at') }}
     union
     -- opportunities (again) valid without a new load, e.g. after a full refresh upstream
-    select opportunity_id
-    from {{ ref('int_opportunities_unioned') }}
-    where opportunity_id not in (select opportunity_id from {{ this }})
+    select opportunities.opportunity_id
+    from {{ ref('int_opportunities_unioned') }} as opportunities
+    where opportunities.opportunity_id not in (
+            select previous_states.opportunity_id
+            from {{ this }} as previous_states
+        )
 ),
 {% endif %}
 
@@ -48,7 +51,10 @@ scoped_events as (
     select *
     from events
     {% if is_incremental() %}
-    where opportunity_id in (select opportunity_id from changed_opportunities)
+    where opportunity_id in (
+            select changed.opportunity_id
+            from changed_opportunities as changed
+        )
     {% endif %}
 ),
 
@@ -89,7 +95,7 @@ replayed as (
         case
             when {{ attribute }}_group = 0
                 then max(case when {{ attribute }}_group = 1 then {{ column }} end)
-                    over (partition by opportunity_id)
+                        over (partition by opportunity_id)
             else max({{ column }}) over (partition by opportunity_id, {{ attribute }}_group)
         end as {{ 'original_amount' if column == 'amount' else column }}
         {%- if not loop.last %},{% endif %}
@@ -115,20 +121,20 @@ states as (
         replayed.loaded_at,
         replayed.event_at,
         replayed.stage_id,
-        coalesce(stages.stage_name, replayed.stage_id) as stage_name,
-        stages.ladder_stage,
-        stages.stage_order,
-        coalesce(stages.status, 'open') as status,
-        coalesce(replayed.forecast_category, stages.default_forecast_category)
+        coalesce(stage_dimension.stage_name, replayed.stage_id) as stage_name,
+        stage_dimension.ladder_stage,
+        stage_dimension.stage_order,
+        coalesce(stage_dimension.status, 'open') as status,
+        coalesce(replayed.forecast_category, stage_dimension.default_forecast_category)
             as forecast_category,
-        coalesce(replayed.probability, stages.default_probability) as probability,
+        coalesce(replayed.probability, stage_dimension.default_probability) as probability,
         replayed.original_amount,
         coalesce(replayed.currency_code, replayed.current_currency_code) as currency_code,
         replayed.close_date,
         replayed.owner_rep_id
     from last_per_instant as replayed
-    left join {{ ref('int_opportunity_stages_laddered') }} as stages
-        on stages.stage_key = {{ dbt.concat(["replayed.source_system", "':'",
+    left join {{ ref('int_opportunity_stages_laddered') }} as stage_dimension
+        on stage_dimension.stage_key = {{ dbt.concat(["replayed.source_system", "':'",
                                               "coalesce(replayed.pipeline_id, '')", "':'",
                                               "replayed.stage_id"]) }}
     where replayed.instant_rank = 1

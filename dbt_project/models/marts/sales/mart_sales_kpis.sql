@@ -29,7 +29,11 @@ closed_deals as (
     select
         opportunities.owner_rep_id_at_close as rep_id,
         months.fiscal_month,
-        sum(case when opportunities.is_won then coalesce(opportunities.opportunity_amount, 0) else 0 end)
+        sum(
+            case
+                when opportunities.is_won then coalesce(opportunities.opportunity_amount, 0) else 0
+            end
+        )
             as bookings_amount,
         sum(
             case
@@ -89,34 +93,41 @@ created_deals as (
     group by 1, 2
 ),
 
+qualified_stage as (
+    -- velocity counts open deals at or beyond this ladder stage
+    select min(stage_order) as stage_order
+    from {{ ref('stage_ladder') }}
+    where ladder_stage = '{{ var("qualified_ladder_stage") }}'
+),
+
 open_deals as (
     select
-        owner_rep_id as rep_id,
-        fiscal_month,
+        snapshots.owner_rep_id as rep_id,
+        snapshots.fiscal_month,
         sum(
             case
-                when forecast_category != 'omitted' and is_closing_in_quarter then 1 else 0
+                when snapshots.forecast_category != 'omitted' and snapshots.is_closing_in_quarter
+                    then 1
+                else 0
             end
         ) as open_pipeline_count,
         sum(
             case
-                when forecast_category != 'omitted' and is_closing_in_quarter
-                    then coalesce(opportunity_amount, 0)
+                when snapshots.forecast_category != 'omitted' and snapshots.is_closing_in_quarter
+                    then coalesce(snapshots.opportunity_amount, 0)
                 else 0
             end
         ) as open_pipeline_amount,
         sum(
             case
-                when forecast_category != 'omitted'
-                    and stage_order >= (
-                        select min(stage_order) from {{ ref('stage_ladder') }}
-                        where ladder_stage = '{{ var("qualified_ladder_stage") }}'
-                    )
+                when snapshots.forecast_category != 'omitted'
+                    and snapshots.stage_order >= qualified_stage.stage_order
                     then 1
                 else 0
             end
         ) as velocity_qualified_opportunities
-    from {{ ref('int_opportunities_snapshotted_monthly') }}
+    from {{ ref('int_opportunities_snapshotted_monthly') }} as snapshots
+    cross join qualified_stage
     group by 1, 2
 ),
 
@@ -150,7 +161,11 @@ velocity_deals as (
                 else 0
             end
         ) as velocity_closed_count,
-        sum(case when opportunities.is_won then coalesce(opportunities.opportunity_amount, 0) else 0 end)
+        sum(
+            case
+                when opportunities.is_won then coalesce(opportunities.opportunity_amount, 0) else 0
+            end
+        )
             as velocity_won_amount,
         sum(
             case
@@ -163,20 +178,32 @@ velocity_deals as (
     from opportunities
     inner join months
         on opportunities.close_date <= months.snapshot_date
-        and opportunities.close_date
-        > cast({{ dbt.dateadd('month', -trailing_months, 'months.snapshot_date') }} as date)
+            and opportunities.close_date
+            > cast({{ dbt.dateadd('month', -trailing_months, 'months.snapshot_date') }} as date)
     where opportunities.is_closed
     group by 1, 2
 ),
 
 metric_keys as (
-    select rep_id, fiscal_month from closed_deals
+    select
+        rep_id,
+        fiscal_month
+    from closed_deals
     union
-    select rep_id, fiscal_month from created_deals
+    select
+        rep_id,
+        fiscal_month
+    from created_deals
     union
-    select rep_id, fiscal_month from open_deals
+    select
+        rep_id,
+        fiscal_month
+    from open_deals
     union
-    select rep_id, fiscal_month from completed_activities
+    select
+        rep_id,
+        fiscal_month
+    from completed_activities
 ),
 
 first_month as (
@@ -197,17 +224,23 @@ employment_keys as (
         months.fiscal_month
     from reps
     inner join months
-        on months.period_end >= reps.hire_date
-        and months.period_start <= coalesce(reps.termination_date, {{ as_of_date() }})
+        on reps.hire_date <= months.period_end
+            and months.period_start <= coalesce(reps.termination_date, {{ as_of_date() }})
     cross join first_month
-    where reps.rep_id in (select rep_id from metric_keys)
+    where reps.rep_id in (select metric_keys.rep_id from metric_keys)
         and months.period_start >= first_month.first_period_start
 ),
 
 spine as (
-    select rep_id, fiscal_month from metric_keys
+    select
+        rep_id,
+        fiscal_month
+    from metric_keys
     union
-    select rep_id, fiscal_month from employment_keys
+    select
+        rep_id,
+        fiscal_month
+    from employment_keys
 ),
 
 joined as (
@@ -223,13 +256,18 @@ joined as (
         coalesce(closed_deals.new_bookings_amount, 0) as new_bookings_amount,
         cast(coalesce(closed_deals.won_count, 0) as {{ dbt.type_bigint() }}) as won_count,
         cast(coalesce(closed_deals.lost_count, 0) as {{ dbt.type_bigint() }}) as lost_count,
-        cast(coalesce(closed_deals.ineligible_lost_count, 0) as {{ dbt.type_bigint() }}) as ineligible_lost_count,
+        cast(coalesce(closed_deals.ineligible_lost_count, 0) as {{ dbt.type_bigint() }})
+            as ineligible_lost_count,
         coalesce(closed_deals.lost_amount, 0) as lost_amount,
-        cast(coalesce(closed_deals.won_with_amount_count, 0) as {{ dbt.type_bigint() }}) as won_with_amount_count,
-        cast(coalesce(closed_deals.sales_cycle_days_sum, 0) as {{ dbt.type_bigint() }}) as sales_cycle_days_sum,
-        cast(coalesce(created_deals.pipeline_created_count, 0) as {{ dbt.type_bigint() }}) as pipeline_created_count,
+        cast(coalesce(closed_deals.won_with_amount_count, 0) as {{ dbt.type_bigint() }})
+            as won_with_amount_count,
+        cast(coalesce(closed_deals.sales_cycle_days_sum, 0) as {{ dbt.type_bigint() }})
+            as sales_cycle_days_sum,
+        cast(coalesce(created_deals.pipeline_created_count, 0) as {{ dbt.type_bigint() }})
+            as pipeline_created_count,
         coalesce(created_deals.pipeline_created_amount, 0) as pipeline_created_amount,
-        cast(coalesce(open_deals.open_pipeline_count, 0) as {{ dbt.type_bigint() }}) as open_pipeline_count,
+        cast(coalesce(open_deals.open_pipeline_count, 0) as {{ dbt.type_bigint() }})
+            as open_pipeline_count,
         coalesce(open_deals.open_pipeline_amount, 0) as open_pipeline_amount,
         cast(coalesce(completed_activities.calls, 0) as {{ dbt.type_bigint() }}) as calls,
         cast(coalesce(completed_activities.emails, 0) as {{ dbt.type_bigint() }}) as emails,
@@ -237,34 +275,37 @@ joined as (
         cast(coalesce(completed_activities.tasks, 0) as {{ dbt.type_bigint() }}) as tasks,
         cast(coalesce(open_deals.velocity_qualified_opportunities, 0) as {{ dbt.type_bigint() }})
             as velocity_qualified_opportunities,
-        cast(coalesce(velocity_deals.velocity_won_count, 0) as {{ dbt.type_bigint() }}) as velocity_won_count,
-        cast(coalesce(velocity_deals.velocity_closed_count, 0) as {{ dbt.type_bigint() }}) as velocity_closed_count,
+        cast(coalesce(velocity_deals.velocity_won_count, 0) as {{ dbt.type_bigint() }})
+            as velocity_won_count,
+        cast(coalesce(velocity_deals.velocity_closed_count, 0) as {{ dbt.type_bigint() }})
+            as velocity_closed_count,
         coalesce(velocity_deals.velocity_won_amount, 0) as velocity_won_amount,
         cast(coalesce(velocity_deals.velocity_won_with_amount_count, 0) as {{ dbt.type_bigint() }})
             as velocity_won_with_amount_count,
-        cast(coalesce(velocity_deals.velocity_cycle_days_sum, 0) as {{ dbt.type_bigint() }}) as velocity_cycle_days_sum,
+        cast(coalesce(velocity_deals.velocity_cycle_days_sum, 0) as {{ dbt.type_bigint() }})
+            as velocity_cycle_days_sum,
         quotas.quota_amount as quarter_quota_amount
     from spine
     inner join months
         on spine.fiscal_month = months.fiscal_month
     left join closed_deals
         on spine.rep_id = closed_deals.rep_id
-        and spine.fiscal_month = closed_deals.fiscal_month
+            and spine.fiscal_month = closed_deals.fiscal_month
     left join created_deals
         on spine.rep_id = created_deals.rep_id
-        and spine.fiscal_month = created_deals.fiscal_month
+            and spine.fiscal_month = created_deals.fiscal_month
     left join open_deals
         on spine.rep_id = open_deals.rep_id
-        and spine.fiscal_month = open_deals.fiscal_month
+            and spine.fiscal_month = open_deals.fiscal_month
     left join completed_activities
         on spine.rep_id = completed_activities.rep_id
-        and spine.fiscal_month = completed_activities.fiscal_month
+            and spine.fiscal_month = completed_activities.fiscal_month
     left join velocity_deals
         on spine.rep_id = velocity_deals.rep_id
-        and spine.fiscal_month = velocity_deals.fiscal_month
+            and spine.fiscal_month = velocity_deals.fiscal_month
     left join {{ ref('int_quotas_aggregated_quarterly') }} as quotas
         on spine.rep_id = quotas.rep_id
-        and months.fiscal_quarter = quotas.fiscal_quarter
+            and months.fiscal_quarter = quotas.fiscal_quarter
 ),
 
 with_quarter_to_date as (
@@ -274,7 +315,9 @@ with_quarter_to_date as (
             partition by rep_id, fiscal_quarter
             order by period_start
             rows between unbounded preceding and current row
-        ) as quarter_bookings_to_date_amount
+        ) as quarter_bookings_to_date_amount,
+        cast({{ dbt.dateadd('day', 1, 'snapshot_date') }} as {{ dbt.type_timestamp() }})
+            as snapshot_end_at
     from joined
 ),
 
@@ -294,15 +337,11 @@ with_hierarchy as (
         on with_quarter_to_date.rep_id = reps.rep_id
     left join {{ ref('int_reps_historized') }} as history
         on with_quarter_to_date.rep_id = history.rep_id
-        and history.valid_from
-        < cast({{ dbt.dateadd('day', 1, 'with_quarter_to_date.snapshot_date') }}
-            as {{ dbt.type_timestamp() }})
-        and (
-            history.valid_to is null
-            or history.valid_to
-            >= cast({{ dbt.dateadd('day', 1, 'with_quarter_to_date.snapshot_date') }}
-                as {{ dbt.type_timestamp() }})
-        )
+            and with_quarter_to_date.snapshot_end_at > history.valid_from
+            and (
+                history.valid_to is null
+                or with_quarter_to_date.snapshot_end_at <= history.valid_to
+            )
 ),
 
 ratios as (

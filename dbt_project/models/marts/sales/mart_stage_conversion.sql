@@ -16,10 +16,12 @@ ladder as (
         stage_order,
         lead(stage_order) over (order by stage_order) as next_stage_order
     from (
-        select distinct ladder_stage, stage_order
+        select distinct
+            ladder_stage,
+            stage_order
         from {{ ref('stage_ladder') }}
         where stage_order is not null
-    ) as stages
+    ) as ladder_stages
 ),
 
 visits as (
@@ -29,7 +31,10 @@ visits as (
 ),
 
 opportunities as (
-    select opportunity_id, status from {{ ref('fct_opportunities') }}
+    select
+        opportunity_id,
+        status
+    from {{ ref('fct_opportunities') }}
 ),
 
 reached as (
@@ -41,7 +46,7 @@ reached as (
         min(visits.entered_at) as reached_at
     from ladder
     inner join visits
-        on visits.stage_order >= ladder.stage_order
+        on ladder.stage_order <= visits.stage_order
     group by 1, 2, 3, 4
 ),
 
@@ -75,10 +80,10 @@ deals as (
         on reached.opportunity_id = opportunities.opportunity_id
     left join reached as next_reached
         on reached.opportunity_id = next_reached.opportunity_id
-        and reached.next_stage_order = next_reached.stage_order
+            and reached.next_stage_order = next_reached.stage_order
     left join days_in_stage
         on reached.opportunity_id = days_in_stage.opportunity_id
-        and reached.stage_order = days_in_stage.stage_order
+            and reached.stage_order = days_in_stage.stage_order
 ),
 
 aggregated as (
@@ -89,11 +94,16 @@ aggregated as (
         period_start,
         max(next_stage_order) as next_stage_order,
         count(*) as reached_count,
-        cast(sum(case when is_resolved then 1 else 0 end) as {{ dbt.type_bigint() }}) as resolved_count,
-        cast(sum(case when is_resolved and has_advanced then 1 else 0 end) as {{ dbt.type_bigint() }})
+        cast(sum(case when is_resolved then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as resolved_count,
+        cast(
+            sum(case when is_resolved and has_advanced then 1 else 0 end) as {{ dbt.type_bigint() }}
+        )
             as advanced_count,
-        cast(sum(case when status = 'won' then 1 else 0 end) as {{ dbt.type_bigint() }}) as won_count,
-        cast(sum(case when status = 'lost' then 1 else 0 end) as {{ dbt.type_bigint() }}) as lost_count,
+        cast(sum(case when status = 'won' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as won_count,
+        cast(sum(case when status = 'lost' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as lost_count,
         {{ median('days_in_stage') }} as median_days_in_stage
     from deals
     group by 1, 2, 3, 4

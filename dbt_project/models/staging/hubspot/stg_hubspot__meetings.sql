@@ -27,8 +27,8 @@ renamed as (
         hs_meeting_title as meeting_title,
         upper(hs_meeting_outcome) as meeting_outcome,
         upper(hs_meeting_outcome) = 'COMPLETED' as is_completed,
-        {{ seconds_between('hs_meeting_start_time', 'hs_meeting_end_time') }} / 60.0
-            as duration_minutes,
+        {{ seconds_between('hs_meeting_start_time', 'hs_meeting_end_time') }}
+        / 60.0 as duration_minutes,
         coalesce(hs_meeting_start_time, hs_timestamp) as occurred_at,
         coalesce(hs_createdate, created_at) as created_at,
         updated_at as modified_at,

@@ -88,7 +88,7 @@ valid as (
     where coalesce(amount, 0) >= 0
         and created_at <= coalesce(_loaded_at, {{ as_of_end_timestamp() }})
         and coalesce(probability between 0 and 1, true)
-        and currency_code in (select currency_code from {{ ref('iso_currencies') }})
+        and currency_code in (select iso.currency_code from {{ ref('iso_currencies') }} as iso)
     {%- endif %}
 )
 
