@@ -29,9 +29,14 @@ def _child(scale: str, seed: int, as_of: dt.date) -> None:
     from emulator.generator import generate
     from emulator.org import Org
 
+    def done(phase: str, seconds: float) -> None:
+        # Progress for the parent: which phases finished if the run is killed.
+        print(json.dumps({"done": phase, "s": round(seconds, 2)}), flush=True)
+
     t0 = time.perf_counter()
     timeline = generate(seed, scale, as_of)
     t1 = time.perf_counter()
+    done("generate", t1 - t0)
     rows = {
         "opportunities": len(timeline.opportunities),
         "opportunity_events": len(timeline.opportunity_events),
@@ -42,8 +47,10 @@ def _child(scale: str, seed: int, as_of: dt.date) -> None:
     org = Org(timeline)
     del timeline  # as Org.generate: the org keeps what it needs
     t2 = time.perf_counter()
+    done("render", t2 - t1)
     view = org.view(as_of)
     t3 = time.perf_counter()
+    done("view", t3 - t2)
     rows |= {
         "OpportunityFieldHistory": len(view.salesforce["OpportunityFieldHistory"]),
         "view_rows": sum(len(f) for f in view.salesforce.values())
@@ -115,28 +122,33 @@ def run_scale(
         "cpus": os.cpu_count(),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    if lines:
-        detail = json.loads(lines[-1])
-        result["phases"] = {k: round(v, 2) for k, v in detail["phases"].items()}
-        result["rows"] = detail["rows"]
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    result["phases_done"] = {r["done"]: r["s"] for r in records if "done" in r}
+    for record in records:
+        if "phases" in record:
+            result["phases"] = {k: round(v, 2) for k, v in record["phases"].items()}
+            result["rows"] = record["rows"]
     return result
 
 
 def markdown(results: list[dict]) -> str:
-    head = "| scale | ok | wall (s) | generate (s) | render (s) | view (s) | peak RSS (MB) |"
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|"]
+    head = (
+        "| scale | ok | wall (s) | CPU (s) | generate (s) | render (s) | view (s) | peak RSS (MB) |"
+    )
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        p = r.get("phases", {})
+        done = {f"{phase}_s": s for phase, s in r.get("phases_done", {}).items()}
+        p = r.get("phases") or done
         if r.get("killed_over_rss_gb"):
             status = f"NO (killed over {r['killed_over_rss_gb']:g} GB)"
         else:
             status = "yes" if r["ok"] else f"NO (exit {r['exit_code']})"
+        phases = " | ".join(
+            f"{p[k]:.1f}" if k in p else "-" for k in ("generate_s", "render_s", "view_s")
+        )
         lines.append(
-            f"| {r['scale']} | {status} "
-            f"| {r['wall_s']:.1f} | {p.get('generate_s', float('nan')):.1f} "
-            f"| {p.get('render_s', float('nan')):.1f} | {p.get('view_s', float('nan')):.1f} "
-            f"| {r['peak_rss_mb']:,.0f} |"
+            f"| {r['scale']} | {status} | {r['wall_s']:.1f} "
+            f"| {r['cpu_user_s'] + r['cpu_sys_s']:.1f} | {phases} | {r['peak_rss_mb']:,.0f} |"
         )
     return "\n".join(lines)
 

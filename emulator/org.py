@@ -266,7 +266,8 @@ class Org:
     Small objects are rendered once into version frames; large ones are kept as compact version
     arrays (and timeline rows) and rendered for the versions a view shows; append-only histories
     are final frames sorted by time, shared with the views. ``org.t`` is the timeline without its
-    opportunity events, which live on as the deal versions.
+    opportunity events, which live on as the deal versions; the org reads the timeline's frames
+    when it renders a view, so they are read-only once the org is built.
     """
 
     def __init__(self, timeline: Timeline):
