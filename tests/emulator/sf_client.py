@@ -65,3 +65,32 @@ class SfClient:
         body = response.json()
         assert isinstance(body, list), body
         return response.status_code, body[0]["errorCode"], body[0]["message"]
+
+
+_RECENT_DELETE_SEED: list[int] = []
+
+
+def seed_with_recent_delete(as_of=None) -> int:
+    """A seed whose tiny org has a deleted Opportunity less than 14 days before its 'now'.
+
+    Deletes are rare (0.4 % of deals), so a tiny org usually has none; seed 3 has one a week
+    before the default as-of date. The search keeps the tests independent of generator tweaks.
+    """
+    import datetime as dt
+
+    import numpy as np
+
+    from emulator.org import Org
+    from tests.conftest import AS_OF
+
+    if _RECENT_DELETE_SEED:
+        return _RECENT_DELETE_SEED[0]
+    as_of = as_of or AS_OF
+    for seed in [3, 53, 12, 56, *range(1, 200)]:
+        view = Org.generate(seed, "tiny", as_of, 0).view(as_of)
+        frame = view.salesforce["Opportunity"]
+        since = np.datetime64(view.now.replace(tzinfo=None) - dt.timedelta(days=14), "ms")
+        if (frame.IsDeleted & (frame.SystemModstamp.to_numpy() >= since)).any():
+            _RECENT_DELETE_SEED.append(seed)
+            return seed
+    raise AssertionError("no seed below 200 deletes an opportunity in the last 14 days")

@@ -12,7 +12,7 @@ import requests
 
 from emulator.ids import make_keys, sf_ids
 from emulator.schema import SF_OBJECTS
-from tests.emulator.sf_client import SfClient
+from tests.emulator.sf_client import SfClient, seed_with_recent_delete
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +261,7 @@ def test_schema_drift_over_simulated_days(make_emulator):
 def deleted_org():
     from emulator.server import start_emulator
 
-    # Seed 3's tiny org deletes one opportunity a week before the as-of date.
-    with start_emulator(seed=3, scale="tiny") as running:
+    with start_emulator(seed=seed_with_recent_delete(), scale="tiny") as running:
         yield running
 
 
@@ -279,16 +278,19 @@ def _window(now: dt.datetime, days_back: float, days_forward: float = 0) -> dict
 def test_get_deleted(deleted_org):
     sf = SfClient(deleted_org)
     frame = deleted_org.state.view.salesforce["Opportunity"]
-    gone = frame[frame.IsDeleted]
-    assert len(gone) == 1
     now = deleted_org.state.now()
+    since = np.datetime64(now.replace(tzinfo=None) - dt.timedelta(days=14), "m")
+    gone = frame[frame.IsDeleted & (frame.SystemModstamp.to_numpy() >= since)]
+    gone = gone.sort_values("SystemModstamp").tail(1)
+    assert len(gone) == 1
     body = sf.get("sobjects/Opportunity/deleted/", params=_window(now, 14)).json()
-    assert body["deletedRecords"] == [
-        {
-            "id": sf_ids(gone.Id.to_numpy())[0],
-            "deletedDate": gone.SystemModstamp.iloc[0].strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
-        }
-    ]
+    assert {
+        "id": sf_ids(gone.Id.to_numpy())[0],
+        "deletedDate": gone.SystemModstamp.iloc[0].strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+    } in body["deletedRecords"]
+    assert all(
+        r["id"] in set(sf_ids(frame.Id[frame.IsDeleted].to_numpy())) for r in body["deletedRecords"]
+    )
     earliest = dt.datetime.strptime(body["earliestDateAvailable"], "%Y-%m-%dT%H:%M:%S.%f%z")
     latest = dt.datetime.strptime(body["latestDateCovered"], "%Y-%m-%dT%H:%M:%S.%f%z")
     assert earliest <= now - dt.timedelta(days=15) + dt.timedelta(minutes=1)
