@@ -233,7 +233,7 @@ def test_advance_shows_new_and_changed_rows(make_emulator):
     before = {r["Id"]: r for r in sf.records("SELECT Id, SystemModstamp FROM Task", all_rows=True)}
     newest = max(r["SystemModstamp"] for r in before.values())
     paging = sf.query("SELECT Id FROM OpportunityFieldHistory", batch=200).json()
-    response = requests.post(f"{running.base_url}/_emulator/advance?days=1", timeout=120)
+    response = requests.post(f"{running.base_url}/_emulator/advance?days=3", timeout=120)
     assert response.status_code == 200
     after = {r["Id"]: r for r in sf.records("SELECT Id, SystemModstamp FROM Task", all_rows=True)}
     assert set(before) <= set(after) and len(after) > len(before)
