@@ -451,4 +451,30 @@ def land_fivetran_fixture(warehouse: Path | str) -> None:
         con.close()
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.dbt.raw_fixture OUT.duckdb [--scale tiny] [--as-of 2026-11-26]``:
+    a raw warehouse of the emulated org, for local dbt development and the SQL lint."""
+    import argparse
+    import tempfile
+
+    from emulator.truth import generate_truth
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("warehouse", type=Path)
+    parser.add_argument("--scale", default="tiny")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 11, 26))
+    args = parser.parse_args(argv)
+    args.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_truth(args.seed, args.scale, args.as_of, Path(tmp))
+        counts = land_truth(Path(tmp), args.warehouse)
+    print(f"landed {len(counts)} raw tables into {args.warehouse}")
+    return 0
+
+
 __all__ = ["FIVETRAN_VARS", "land_fivetran_fixture", "land_truth", "sync_clock"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
