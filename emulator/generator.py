@@ -187,19 +187,20 @@ ADS_CAMPAIGNS = [
 
 
 EVENT_CATEGORIES = ["Pipeline", "BestCase", "MostLikely", "Forecast", "Closed", "Omitted"]
-# Columns of an opportunity event and the value of a field the event does not set.
-EVENT_NULLS = {
-    "row": -1,
-    "ts": -1,
-    "stage": np.nan,
-    "amount": np.nan,
-    "close_day": np.nan,
-    "owner": np.nan,
-    "category": -1,
-    "probability": np.nan,
-    "created_event": False,
-    "closed_event": False,
-    "deleted": False,
+# Columns of an opportunity event while it is assembled (compact), and the value of a field the
+# event does not set. Stage, close day and owner are int64 in the events frame.
+EVENT_COLUMNS = {
+    "row": (np.int32, -1),
+    "ts": (np.int64, -1),
+    "stage": (np.int8, -1),
+    "amount": (np.float64, np.nan),
+    "close_day": (np.int32, -1),
+    "owner": (np.int32, -1),
+    "category": (np.int8, -1),
+    "probability": (np.float64, np.nan),
+    "created_event": (np.bool_, False),
+    "closed_event": (np.bool_, False),
+    "deleted": (np.bool_, False),
 }
 
 
@@ -1175,15 +1176,17 @@ class _Builder:
         opps.top_stage.to_numpy()
         slot = opps.slot.to_numpy()
         # The events' columns, part by part (a field an event does not set is null: NaN, -1).
-        columns = {name: [] for name in EVENT_NULLS}
+        columns = {name: [] for name in EVENT_COLUMNS}
 
         def add(mask, ts, **fields):
             idx = np.flatnonzero(mask)
             fields = {"row": idx, "ts": ts, **fields}
-            for name, null in EVENT_NULLS.items():
+            for name, (dtype, null) in EVENT_COLUMNS.items():
                 value = fields.get(name, null)
-                value = value[idx] if np.ndim(value) and name != "row" else value
-                columns[name].append(np.broadcast_to(np.asarray(value), idx.shape))
+                value = np.asarray(value[idx] if np.ndim(value) and name != "row" else value)
+                if value.dtype.kind == "f" and np.dtype(dtype).kind == "i":
+                    value = np.where(np.isnan(value), null, value)  # as a frame's fillna(-1)
+                columns[name].append(np.broadcast_to(value.astype(dtype), idx.shape))
 
         # Expected close dates: optimistic at creation, pushed while the deal slips.
         planned = (close - created) / DAY_MS
@@ -1276,8 +1279,8 @@ class _Builder:
             r.uniform("opp:delete_t", key) * (close - created + 30 * DAY_MS)
         ).astype(np.int64)
         add(deleted, delete_ms, deleted=True)
-        col = {name: np.concatenate(parts) for name, parts in columns.items()}
-        row, ts = col["row"], col["ts"].astype(np.int64)
+        col = {name: np.concatenate(columns.pop(name)) for name in EVENT_COLUMNS}
+        row, ts = col.pop("row"), col.pop("ts")
         keep = ts < self.end_ms
         # Sorted by deal, time, then close (stable): opps are in key order, so by row.
         order = np.flatnonzero(keep)
@@ -1295,30 +1298,21 @@ class _Builder:
         kept = ts <= first_delete
         order, row, ts = order[kept], row[kept], ts[kept]
 
-        def column(name):
-            values = col[name][order]
-            if name in ("stage", "close_day", "owner"):
-                values = values.astype(np.float64)  # as a concatenated frame holds them
-                return np.where(np.isnan(values), -1, values).astype(np.int64)
-            return values
+        def column(name, dtype=None):
+            values = col.pop(name)[order]  # each column is released once placed
+            return values if dtype is None else values.astype(dtype)
 
-        frame = pd.DataFrame(
-            {
-                "ts": ts,
-                "stage": column("stage"),
-                "amount": column("amount").astype(np.float64),
-                "close_day": column("close_day"),
-                "owner": column("owner"),
-                "category": text_array(EVENT_CATEGORIES, column("category")),
-                "probability": column("probability").astype(np.float64),
-                "created_event": column("created_event").astype(bool),
-                "closed_event": column("closed_event").astype(bool),
-                "deleted": column("deleted").astype(bool),
-                "opp": key[row],
-            },
-            copy=False,
-        )
-        return frame
+        frame = {"ts": ts}
+        frame["stage"] = column("stage", np.int64)
+        frame["amount"] = column("amount")
+        frame["close_day"] = column("close_day", np.int64)
+        frame["owner"] = column("owner", np.int64)
+        frame["category"] = text_array(EVENT_CATEGORIES, column("category"))
+        frame["probability"] = column("probability")
+        for name in ("created_event", "closed_event", "deleted"):
+            frame[name] = column(name)
+        frame["opp"] = key[row]
+        return pd.DataFrame(frame, copy=False)
 
     def _owner_at(self, slots: np.ndarray, ms: np.ndarray) -> np.ndarray:
         """User holding the slot at an instant; a vacant slot's deals stay with the last holder."""
