@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 {#-
     The people whose touches count toward each conversion (sales-metrics §8: "map each person's
     touches to the opportunity through the contact and account"):

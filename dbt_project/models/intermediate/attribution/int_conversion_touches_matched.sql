@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 {#-
     Each conversion's touch path (sales-metrics §8): the touches of the people linked to it
     (int_conversion_people_linked) at or before the conversion, and no earlier than var

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 {#-
     Every conversion (lead or opportunity created) × touch × attribution model with its weight
     (sales-metrics §8; formulas in macros/attribution/attribution.sql): first_touch, last_touch,

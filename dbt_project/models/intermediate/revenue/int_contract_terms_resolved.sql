@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 {#-
     One row per won deal (new business, expansion or renewal, closed by the as-of date): the
     recurring-revenue term it buys and the annual recurring revenue (ARR) it adds while the term
