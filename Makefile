@@ -40,7 +40,7 @@ dev: setup
 	$(BIN)/salesops dev
 
 bench: setup
-	$(BIN)/python -m bench --scale $(SCALE)
+	$(BIN)/python -m bench harness --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache dbt_project/target

@@ -1,0 +1,125 @@
+"""The benchmark harness's pure functions: table formatting and the result schema (no timing)."""
+
+from __future__ import annotations
+
+import json
+
+from bench import harness
+
+
+def _stage(wall: float, cpu: float, rss: float) -> dict:
+    return {"ok": True, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss, "data": {}}
+
+
+def payload() -> dict:
+    stages = {
+        "extract": _stage(3.0, 2.0, 200.0),
+        "raw_gate": _stage(1.0, 0.8, 300.0),
+        "dbt_build": _stage(5.0, 4.0, 400.0),
+        "mart_gate": _stage(0.5, 0.4, 150.0),
+        "publish": _stage(0.5, 0.3, 120.0),
+    }
+    full = harness.summarize(stages)
+    full["dagster"] = _stage(15.0, 20.0, 500.0)
+    return {
+        "schema_version": harness.SCHEMA_VERSION,
+        "scale": "tiny",
+        "seed": 42,
+        "as_of": "2026-11-26",
+        "measured_at": "2026-11-27T00:00:00+00:00",
+        "machine": {"cpus": 2, "python": "3.12.0"},
+        "load": {"before": {"avg1": 1.0, "avg5": 1.0, "avg15": 1.0}, "after": {"avg1": 2.0}},
+        "generation": {
+            "scale": "tiny",
+            "ok": True,
+            "wall_s": 1.0,
+            "cpu_s": 0.9,
+            "peak_rss_mb": 99.0,
+        },
+        "extraction": [
+            {
+                "client": "requests loop (ceiling)",
+                "stream": "Opportunity",
+                "records": 1000,
+                "wall_s": 0.5,
+                "cpu_s": 0.25,
+                "records_per_s": 2000.0,
+            }
+        ],
+        "full_refresh": full,
+        "incremental": {},
+        "dbt_overhead": {"dbt_wall_s": 5.0, "floor_wall_s": 1.0, "overhead_wall_s": 4.0},
+        "dagster_overhead": {"full_refresh": harness.overhead(full, full["dagster"])},
+        "gates": {
+            "raw_gate-full_refresh": {
+                "gate": "raw_gate",
+                "run": "full_refresh",
+                "rows": 500_000,
+                "wall_s": 1.0,
+                "cpu_s": 0.8,
+            }
+        },
+        "missing": ["something"],
+    }
+
+
+def test_summary_and_shares():
+    p = payload()
+    assert p["full_refresh"]["wall_s"] == 10.0
+    assert p["full_refresh"]["peak_rss_mb"] == 400.0
+    assert p["full_refresh"]["ok"] is True
+    shares = harness.stage_shares(p["full_refresh"]["stages"])
+    assert shares["dbt_build"] == 0.5
+    assert abs(sum(shares.values()) - 1) < 1e-9
+    assert p["dagster_overhead"]["full_refresh"]["overhead_wall_s"] == 5.0
+
+
+def test_helpers():
+    assert harness.rate(100, 0) is None
+    assert harness.rate(100, 4) == 25.0
+    assert harness.ratio(1, 4) == 0.25
+    assert harness.ratio(None, 4) is None
+    assert harness.per_million(2.0, 500_000) == 4.0
+    assert harness.per_million(2.0, 0) is None
+    assert harness.fmt(None) == "-"
+    assert harness.fmt(12345) == "12,345"
+    assert harness.fmt(1.234) == "1.23"
+    assert harness.fmt(True) == "yes"
+
+
+def test_md_table_shape():
+    text = harness.md_table(["a", "b"], [["x", 1], ["y", None]])
+    lines = text.splitlines()
+    assert lines[0] == "| a | b |"
+    assert lines[1] == "|---|---:|"
+    assert lines[3] == "| y | - |"
+
+
+def test_markdown_has_every_section_and_cpu_columns():
+    text = harness.markdown(payload())
+    for heading in (
+        "## Emulator generation",
+        "## Extraction records/s per stream",
+        "## Full refresh end to end",
+        "## Incremental (after one day) end to end",
+        "## dbt overhead",
+        "## Dagster overhead",
+        "## Quality gates per million rows",
+        "## Not measured",
+    ):
+        assert heading in text
+    assert "CPU s" in text
+    assert "Load average" in text
+    assert "| raw_gate | full_refresh | 500,000 | 1.00 | 0.80 | 2.00 | 1.60 |" in text
+
+
+def test_schema_validation():
+    p = payload()
+    assert harness.validate(p) == []
+    assert harness.validate(json.loads(json.dumps(p))) == []
+    broken = dict(p)
+    del broken["load"]
+    broken["extraction"] = [{"client": "x"}]
+    problems = harness.validate(broken)
+    assert "load: missing" in problems
+    assert any("no records_per_s" in problem for problem in problems)
