@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -155,6 +156,27 @@ def _short(text: str | None) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
+_WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
+
+
+def error_text(error) -> str:
+    """``Class: message`` of the error that matters: Dagster's wrapper exceptions are skipped
+    for their cause, ``Failure`` shows just its description, and only the first two lines of
+    the message are kept."""
+    if error is None:
+        return "failed"
+    while error.cls_name in _WRAPPERS and error.cause is not None:
+        error = error.cause
+    message = re.sub(
+        rf"^([\w.]+\.)?{re.escape(error.cls_name)}:\s*", "", (error.message or "").strip()
+    )
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    text = " ".join(lines[:2])
+    if error.cls_name in ("Failure", *_WRAPPERS):
+        return text or error.cls_name
+    return f"{error.cls_name}: {text}".strip()
+
+
 def _check_detail(evaluation) -> str:
     if evaluation.description:
         return _short(evaluation.description)
@@ -185,9 +207,9 @@ def collect_failures(instance: dg.DagsterInstance, run_id: str) -> RunFailures:
             continue
         data = event.event_specific_data
         if event.event_type == DagsterEventType.STEP_FAILURE:
-            error = getattr(data, "error", None)
-            message = f"{error.cls_name}: {error.message}" if error else "failed"
-            failures.steps.append(FailedStep(event.step_key or "?", _short(message)))
+            failures.steps.append(
+                FailedStep(event.step_key or "?", _short(error_text(getattr(data, "error", None))))
+            )
         elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
             if not data.passed and data.severity == dg.AssetCheckSeverity.ERROR:
                 failures.gates.append(

@@ -15,14 +15,16 @@ from pathlib import Path
 import dagster as dg
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
+@functools.cache
+def loaded() -> dg.Definitions:
+    """The definitions, loaded once per process (step processes fork with them loaded, see
+    :mod:`orchestration.preload`)."""
     return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
 
 
-@functools.cache
-def loaded() -> dg.Definitions:
-    return defs()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return loaded()
 
 
 def job(name: str) -> dg.JobDefinition:

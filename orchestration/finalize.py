@@ -4,6 +4,8 @@
 step has finished (succeeded, failed or skipped), the run worker calls :func:`finalize_run`,
 which
 
+0. records the run in the status database (``SALESOPS_STATUS``) through the quality
+   package's ``record_run_status``, when it is installed;
 1. posts **one alert** listing every failed step and gate, if any (:mod:`orchestration.alerts`);
 2. posts one alert per **stale mart**;
 3. writes the **sales brief** when the run built marts or failed, and reports it as a
@@ -17,6 +19,7 @@ finalizer error is logged to the run and never changes its outcome.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Iterator
 
 import dagster as dg
@@ -26,6 +29,7 @@ from orchestration import alerts
 from orchestration.asof import run_as_of
 
 BRIEF_KEY = dg.AssetKey(["reporting", "sales_brief"])
+PRELOAD_MODULE = "orchestration.preload"
 
 
 class FinalizingExecutor(dg.Executor):
@@ -63,8 +67,14 @@ class FinalizingExecutor(dg.Executor):
     requirements=dg.multiple_process_executor_requirements(),
 )
 def salesops_executor(init_context) -> dg.Executor:
-    """The multiprocess executor (same config) plus the run finalizer."""
-    return FinalizingExecutor(dg.multiprocess_executor.executor_creation_fn(init_context))
+    """The multiprocess executor (same config) plus the run finalizer. Unless configured
+    otherwise, steps start from a forkserver that has the definitions loaded already."""
+    from dagster._core.definitions.executor_definition import _core_multiprocess_executor_creation
+
+    config = dict(init_context.executor_config)
+    if not config.get("start_method"):
+        config["start_method"] = {"forkserver": {"preload_modules": [PRELOAD_MODULE]}}
+    return FinalizingExecutor(_core_multiprocess_executor_creation(config))
 
 
 def _materialized(instance: dg.DagsterInstance, run_id: str) -> set[dg.AssetKey]:
@@ -94,6 +104,22 @@ def _check_counts(instance: dg.DagsterInstance, run_id: str) -> tuple[int, int]:
     return passed, failed
 
 
+STATUS_HOOK = "orchestration.defs.quality.run_status"
+
+
+def record_status(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The run's row and gate results in the status database, when the quality package that
+    writes it is installed (``record_run_status`` of :data:`STATUS_HOOK`)."""
+    try:
+        module = importlib.import_module(STATUS_HOOK)
+    except ModuleNotFoundError:
+        return []
+    try:
+        return list(module.record_run_status(instance, run_id) or [])
+    except Exception as exc:  # alerts and the brief still go out
+        return [f"status database not updated: {type(exc).__name__}: {alerts.redact(str(exc))}"]
+
+
 def finalize_run(
     instance: dg.DagsterInstance,
     run_id: str,
@@ -106,6 +132,12 @@ def finalize_run(
     from salesops.config import load_settings
 
     lines: list[str] = []
+    try:  # gate results and the run row in SALESOPS_STATUS (orchestration/defs/quality)
+        from orchestration.defs.quality.run_status import record_run_status
+
+        lines += record_run_status(instance, run_id)
+    except Exception as exc:
+        lines.append(f"status not recorded: {type(exc).__name__}: {alerts.redact(str(exc))}")
     failures = alerts.collect_failures(instance, run_id)
     if failures:
         sent = alerts.alert_failed_run(instance, run_id, origin="run")

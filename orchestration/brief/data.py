@@ -470,7 +470,20 @@ class StatusTable:
 
 
 @dataclass
+class GateStatus:
+    """The status database's view of one run (tables ``runs``, ``gate_results``,
+    ``quarantine_by_reason``, ``publish_log``)."""
+
+    run: dict | None
+    by_gate: list[dict]  # gate, passed, failed, warned, other
+    problems: list[dict]  # gate, asset_key, check_name, status, message
+    quarantine: list[dict]  # source, stream, reason, quarantined_rows, new_rows
+    publication: dict | None  # the latest publish or rollback
+
+
+@dataclass
 class Quality:
+    gates: GateStatus | None = None
     status_tables: list[StatusTable] | None = None  # None: no status database yet
     quarantine: list[tuple[str, str, int]] | None = None  # source, stream, rows (latest sync)
     notes: list[str] = field(default_factory=list)
@@ -515,6 +528,59 @@ def status_tables(path: Path, limit: int = 15) -> list[StatusTable] | None:
                 )
             )
     return result
+
+
+def gate_status(path: Path, run_id: str | None = None) -> GateStatus | None:
+    """The gate results of ``run_id`` (default: the latest run recorded); ``None`` when the
+    status database does not exist or has no ``runs``/``gate_results`` tables."""
+    if not path.exists():
+        return None
+    with read_only(path, wait_seconds=10) as con:
+        present = tables(con, "main")
+        if not {"runs", "gate_results"} <= present:
+            return None
+        runs = _rows(
+            con,
+            "SELECT * FROM runs WHERE (? IS NULL OR run_id = ?) ORDER BY finished_at DESC LIMIT 1",
+            [run_id, run_id],
+        )
+        run = runs[0] if runs else None
+        chosen = run["run_id"] if run else run_id
+        if chosen is None:
+            return GateStatus(None, [], [], [], None)
+        by_gate = _rows(
+            con,
+            "SELECT gate, count(*) FILTER (WHERE status = 'passed') AS passed, "
+            "count(*) FILTER (WHERE status = 'failed') AS failed, "
+            "count(*) FILTER (WHERE status = 'warned') AS warned, "
+            "count(*) FILTER (WHERE status NOT IN ('passed', 'failed', 'warned')) AS other "
+            "FROM gate_results WHERE run_id = ? GROUP BY gate ORDER BY min(checked_at)",
+            [chosen],
+        )
+        problems = _rows(
+            con,
+            "SELECT gate, asset_key, check_name, status, message FROM gate_results "
+            "WHERE run_id = ? AND status IN ('failed', 'warned') "
+            "ORDER BY status = 'warned', gate, asset_key, check_name LIMIT 50",
+            [chosen],
+        )
+        quarantine = []
+        if "quarantine_by_reason" in present:
+            quarantine = _rows(
+                con,
+                "SELECT source, stream, reason, quarantined_rows, new_rows FROM quarantine_by_reason "
+                "WHERE run_id = ? AND quarantined_rows > 0 ORDER BY quarantined_rows DESC LIMIT 30",
+                [chosen],
+            )
+        publication = None
+        if "publish_log" in present:
+            rows = _rows(
+                con,
+                "SELECT version, action, run_id, as_of_date, published_at FROM publish_log "
+                "ORDER BY published_at DESC LIMIT 1",
+            )
+            publication = rows[0] if rows else None
+    return GateStatus(run, by_gate, problems, quarantine, publication)
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]] | None:

@@ -280,6 +280,75 @@ def _campaigns(
     return "".join(parts)
 
 
+def _gates(g: data.GateStatus) -> str:
+    parts = []
+    if g.run:
+        r = g.run
+        verdict = "passed" if r.get("status") == "passed" else "failed"
+        published = (
+            f"published version {r.get('serving_version')}"
+            if r.get("published")
+            else "not published: serving is unchanged"
+        )
+        parts.append(
+            f"<p>Gates of run <code>{escape(str(r.get('run_id', ''))[:8])}</code> ({escape(str(r.get('job_name') or ''))}, "
+            f"as of {escape(str(r.get('as_of_date') or ''))}): <b>{verdict}</b>; {escape(published)}.</p>"
+        )
+    if g.by_gate:
+        parts.append(
+            _table(
+                ["Gate", "Passed", "Failed", "Warned", "Other"],
+                [
+                    [row["gate"], row["passed"], row["failed"], row["warned"], row["other"]]
+                    for row in g.by_gate
+                ],
+                {1, 2, 3, 4},
+            )
+        )
+    if g.problems:
+        parts.append("<h3>Failed and warned checks</h3>")
+        parts.append(
+            _table(
+                ["Gate", "Asset", "Check", "Status", "Message"],
+                [
+                    [
+                        p["gate"],
+                        p["asset_key"],
+                        p["check_name"],
+                        p["status"],
+                        (p["message"] or "")[:200],
+                    ]
+                    for p in g.problems
+                ],
+            )
+        )
+    if g.quarantine:
+        parts.append("<h3>Quarantined rows by reason</h3>")
+        parts.append(
+            _table(
+                ["Source", "Stream", "Reason", "Rows", "New this run"],
+                [
+                    [
+                        q["source"],
+                        q["stream"],
+                        q["reason"],
+                        f"{q['quarantined_rows']:,}",
+                        f"{q['new_rows'] or 0:,}",
+                    ]
+                    for q in g.quarantine
+                ],
+                {3, 4},
+            )
+        )
+    if g.publication:
+        p = g.publication
+        parts.append(
+            f"<p class='note'>Serving: {escape(str(p.get('action')))} of version {escape(str(p.get('version')))} "
+            f"(as of {escape(str(p.get('as_of_date')))}, {escape(str(p.get('published_at')))[:19]}).</p>"
+        )
+    return "".join(parts) or "<p class='note'>No gate results recorded yet.</p>"
+
+
 def _quality(run: RunSummary | None, quality: data.Quality) -> str:
     parts = []
     if run is not None and run.run_id:
@@ -296,7 +365,9 @@ def _quality(run: RunSummary | None, quality: data.Quality) -> str:
                 f"<div class='ok'><b>The last run ({escape(run.job_name or '')} {escape(run.run_id[:8])}) succeeded.</b>"
                 f" {run.checks_passed:,} checks passed, {run.checks_failed:,} failed.{link}</div>"
             )
-    if quality.status_tables is None:
+    if quality.gates is not None:
+        parts.append(_gates(quality.gates))
+    elif quality.status_tables is None:
         parts.append(not_available("Quality-gate results", "SALESOPS_STATUS (the status database)"))
     else:
         for table in quality.status_tables:
@@ -306,7 +377,7 @@ def _quality(run: RunSummary | None, quality: data.Quality) -> str:
                     table.columns, [[("" if v is None else v) for v in row] for row in table.rows]
                 )
             )
-    if quality.quarantine is not None:
+    if quality.quarantine is not None and quality.gates is None:
         rows = [[s, t, f"{n:,}"] for s, t, n in quality.quarantine if n]
         if rows:
             parts.append(
@@ -349,8 +420,10 @@ def build_html(
     origin = data.choose_origin(settings)
     quality = data.Quality()
     try:
-        quality.status_tables = data.status_tables(settings.status)
-    except (data.DatabaseBusy, Exception) as exc:  # the brief never fails on the status db
+        quality.gates = data.gate_status(settings.status, run.run_id if run else None)
+        if quality.gates is None:
+            quality.status_tables = data.status_tables(settings.status)
+    except Exception as exc:  # the brief never fails on the status database
         quality.notes.append(f"The status database could not be read: {type(exc).__name__}.")
     sections: dict[str, str] = {}
     available: list[str] = []
@@ -388,7 +461,8 @@ def build_html(
             "campaigns": _campaigns(cp, leads, quarter),
         }
     sections["quality"] = _quality(run, quality)
-    (available if quality.status_tables is not None else missing).append("quality")
+    has_status = quality.gates is not None or quality.status_tables is not None
+    (available if has_status else missing).append("quality")
     origin_label = (
         origin.label if origin else "nothing yet: no warehouse or serving database exists"
     )

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.asof import as_of_for_context, parse_as_of
 from orchestration.dbt_project import salesops_dbt_project
@@ -68,6 +68,37 @@ def run_target_path(run_id: str) -> Path:
     return root / run_id
 
 
+def known_node_events(context: dg.AssetExecutionContext, invocation: DbtCliInvocation):
+    """The Dagster events of dbt's results, like ``invocation.stream()``, except for nodes the
+    loaded manifest does not know: a model added to the project after the definitions loaded
+    is built by dbt but reported as a warning instead of failing the step (reload the code
+    location to see it as an asset). Raises at the end when dbt failed."""
+    manifest = invocation.manifest
+    known = {
+        *manifest.get("nodes", {}),
+        *manifest.get("sources", {}),
+        *manifest.get("unit_tests", {}),
+    }
+    unknown: set[str] = set()
+    for event in invocation.stream_raw_events():
+        unique_id = (event.raw_event.get("data", {}).get("node_info") or {}).get("unique_id")
+        if unique_id and unique_id not in known:
+            unknown.add(unique_id)
+            continue
+        yield from event.to_default_asset_events(
+            manifest=manifest,
+            dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context,
+            target_path=invocation.target_path,
+            project=invocation.project,
+        )
+    if unknown:
+        context.log.warning(
+            "dbt ran nodes that are not in the manifest these definitions loaded (the dbt project "
+            f"changed since); reload the code location: {', '.join(sorted(unknown))}"
+        )
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
@@ -93,7 +124,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             context=context,
             target_path=run_target_path(context.run_id),
         )
-        yield from invocation.stream()
+        yield from known_node_events(context, invocation)
 
     return salesops_dbt
 
