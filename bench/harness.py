@@ -547,10 +547,29 @@ def run_stages(
             f"peak {result['peak_rss_mb']} MB",
             flush=True,
         )
+        if name == "dbt_build" and not result["ok"]:
+            accept_unit_test_errors(result, data_dir / "dbt_target" / "run_results.json")
         stages[name] = result
         if not result["ok"]:
             break
     return stages
+
+
+def accept_unit_test_errors(result: dict, run_results: Path) -> None:
+    """dbt exits 1 when only unit tests errored (a unit test of an incremental model cannot
+    run before its relation exists, i.e. on a fresh warehouse): the models are built, so the
+    pipeline can go on; the errors are kept in the result."""
+    if not run_results.exists():
+        return
+    bad = [
+        r["unique_id"]
+        for r in json.loads(run_results.read_text())["results"]
+        if r["status"] in ("error", "fail")
+    ]
+    result["data"]["dbt_errors"] = bad
+    if bad and all(uid.startswith("unit_test.") for uid in bad):
+        result["ok"] = True
+        result["data"]["note"] = "only unit tests errored; models built"
 
 
 def summarize(stages: dict[str, dict]) -> dict:
@@ -600,7 +619,9 @@ def dbt_floor(data_dir: Path) -> dict:
 
     for uid in sorted(nodes):
         visit(uid)
-    copy = data_dir / "floor.duckdb"
+    # Same file name in another folder: the compiled SQL names the catalog "warehouse".
+    copy = data_dir / "floor" / "warehouse.duckdb"
+    copy.parent.mkdir(exist_ok=True)
     shutil.copyfile(data_dir / "warehouse.duckdb", copy)
     statements = failed = 0
     errors: list[str] = []
@@ -825,7 +846,7 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
         floor.update(
             dbt_wall_s=dbt["wall_s"],
             dbt_cpu_s=dbt["cpu_s"],
-            dbt_failed=0,
+            dbt_failed=len(dbt["data"].get("dbt_errors", [])),
             overhead_wall_s=round(dbt["wall_s"] - floor["floor_wall_s"], 2),
             overhead_cpu_s=round(dbt["cpu_s"] - floor["floor_cpu_s"], 2),
         )
