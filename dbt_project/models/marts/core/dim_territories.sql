@@ -1,8 +1,8 @@
-{#- One row per sales territory (Salesforce Enterprise Territory Management; empty without it). -#}
+{#- One row per sales territory: Salesforce Territory2 (Enterprise Territory Management) and one
+    territory per HubSpot owner team (int_territories_unioned); empty for orgs without either. -#}
 
 with
 
-{% if source_enabled('salesforce') %}
 territories as (
     select
         territory_id,
@@ -10,20 +10,8 @@ territories as (
         region,
         segment,
         parent_territory_id,
-        'salesforce' as source_system
-    from {{ ref('stg_salesforce__territories') }}
+        source_system
+    from {{ ref('int_territories_unioned') }}
 )
-{% else %}
-territories as (
-    select
-        cast(null as {{ dbt.type_string() }}) as territory_id,
-        cast(null as {{ dbt.type_string() }}) as territory_name,
-        cast(null as {{ dbt.type_string() }}) as region,
-        cast(null as {{ dbt.type_string() }}) as segment,
-        cast(null as {{ dbt.type_string() }}) as parent_territory_id,
-        cast(null as {{ dbt.type_string() }}) as source_system
-    {{ empty_relation_filter() }}
-)
-{% endif %}
 
 select * from territories
