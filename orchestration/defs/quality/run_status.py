@@ -2,7 +2,7 @@
 
 Gate steps write their own outcomes as they run (so a crash later loses nothing); this adds
 what no gate step writes: the dbt tests (the model gate: every check evaluation without
-``salesops_gate`` metadata), a ``skipped`` publish row when the job includes ``publish`` and it
+``salesops_gate`` metadata), a ``skipped`` publish row when the run planned ``publish`` and it
 did not run, and the ``runs`` row (passed or failed, failed steps and gates, published version).
 """
 
@@ -16,7 +16,6 @@ from orchestration.quality.outcome import FAILED, PASSED, SKIPPED, WARNED, Check
 from salesops.config import load_settings
 
 PUBLISH_KEY = dg.AssetKey(["publish"])
-PUBLISHING_JOBS = ("nightly_refresh", "rebuild_marts")
 
 
 def _evaluations(instance: dg.DagsterInstance, run_id: str) -> list:
@@ -41,6 +40,18 @@ def _publication(instance: dg.DagsterInstance, run_id: str) -> str | None:
         value = event.event_specific_data.materialization.metadata.get("version")
         return str(getattr(value, "value", value)) if value is not None else ""
     return None
+
+
+def _planned(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """The run's plan included the publish asset."""
+    records = instance.get_records_for_run(
+        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=100_000
+    ).records
+    return any(
+        r.event_log_entry.dagster_event is not None
+        and r.event_log_entry.dagster_event.asset_key == PUBLISH_KEY
+        for r in records
+    )
 
 
 def _value(metadata, key):
@@ -83,11 +94,7 @@ def record_run_status(instance: dg.DagsterInstance, run_id: str) -> list[str]:
         outcomes.append(outcome)
     version = _publication(instance, run_id)
     job = run.job_name if run else None
-    selection = run.asset_selection if run else None
-    includes_publish = (selection is None and job in PUBLISHING_JOBS) or (
-        selection is not None and PUBLISH_KEY in selection
-    )
-    if version is None and includes_publish and ("publish", "publish") not in already:
+    if version is None and _planned(instance, run_id) and ("publish", "publish") not in already:
         outcomes.append(
             CheckOutcome(
                 "publish",
