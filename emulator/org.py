@@ -831,14 +831,11 @@ class Org:
         stage, amount, close_day = deals.stage, deals.amount, deals.close_day
         probability, category = deals.probability, deals.category
         owner_key = self._sf_user(deals.owner)
-        # The owner id is compared (and its old value rendered) through float64, as a pandas
-        # shift of the int64 column does; kept so that the history stays byte-identical.
-        owner_float = owner_key.astype(np.float64)
         differs = {
             "StageName": stage != previous(stage),
             "Amount": changed_float(amount),
             "CloseDate": close_day != previous(close_day),
-            "OwnerId": changed_float(owner_float),
+            "OwnerId": owner_key != previous(owner_key),
             "ForecastCategoryName": category != previous(category),
             "Probability": changed_float(probability),
         }
@@ -927,7 +924,7 @@ class Org:
             elif column == "CloseDate":
                 old, new = _day_text(close_day[prev]), _day_text(close_day[rows])
             elif column == "OwnerId":
-                old = _id_text(owner_float[prev].astype(np.int64))
+                old = _id_text(owner_key[prev])
                 new = _id_text(owner_key[rows])
             elif column == "ForecastCategoryName":
                 old = _shared(CATEGORY_NAMES, category[prev])
