@@ -423,11 +423,19 @@ def _encode_column(column: tuple, rows: np.ndarray, sftype: str, form: str) -> n
     if sftype == "anyType" and form == "json":
         return np.array([orjson.dumps(v).decode() for v in values.tolist()], dtype=object)
     if sftype == "anyType":
-        texts = [
-            None if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in values
-        ]
-        return _quoted(texts, "csv")
+        return _quoted([_any_csv_text(v) for v in values], "csv")
     return _quoted(values.tolist(), form)
+
+
+def _any_csv_text(value) -> str | None:
+    """anyType in Bulk CSV: booleans lower-case, whole numbers without a trailing ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _plain(value):

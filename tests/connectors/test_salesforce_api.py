@@ -174,10 +174,6 @@ def test_values_as_the_api_prints_them():
 
 # -- against the emulator ----------------------------------------------------------------------
 
-# The emulator's Bulk CSV prints anyType numbers as Python floats ('10.0'), where its REST JSON
-# (a number) and its truth ('10', emulator/truth.py) do not; see the xfail test below.
-ANY_TYPE_COLUMNS = {"old_value", "new_value"}
-
 
 def test_large_initial_loads_go_through_bulk_api_2(emulator, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
@@ -195,14 +191,9 @@ def test_large_initial_loads_go_through_bulk_api_2(emulator, tmp_path):
     bulky = {obj for obj, frame in view.salesforce.items() if len(frame) > 100}
     assert {soql.split(" FROM ")[1].split()[0] for soql in bulk_jobs} == bulky
     for obj in SF_OBJECTS:
-        assert differences(warehouse, view, obj, ignore=ANY_TYPE_COLUMNS) == []
+        assert differences(warehouse, view, obj) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator bug (emulator/server/salesforce.py _encode_column, anyType in CSV): Bulk "
-    "CSV prints anyType numbers as '10.0' while REST and the truth print '10'",
-)
 def test_bulk_and_rest_agree_on_field_history_values(emulator, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     streams = ["OpportunityFieldHistory"]
