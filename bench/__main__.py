@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for name in names:
         module = importlib.import_module(f"bench.{name}")
-        status = max(status, module.main(argv) or 0)
+        if callable(getattr(module, "main", None)):  # helpers without ``main`` are not benchmarks
+            status = max(status, module.main(argv) or 0)
     return status
 
 

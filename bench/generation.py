@@ -97,6 +97,7 @@ def run_scale(
         as_of.isoformat(),
     ]
     root = Path(__file__).resolve().parent.parent
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
     killed: list = []
@@ -120,6 +121,8 @@ def run_scale(
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        # Other work on the machine stretches wall time (not CPU time): 1-minute load averages.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
