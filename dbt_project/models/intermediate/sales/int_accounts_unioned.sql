@@ -14,24 +14,24 @@ territory_assignments as (
 
 salesforce_accounts as (
     select
-        accounts.account_id,
-        accounts.account_name,
-        accounts.account_type,
-        accounts.industry,
-        accounts.segment,
-        accounts.region,
-        accounts.country,
+        crm_accounts.account_id,
+        crm_accounts.account_name,
+        crm_accounts.account_type,
+        crm_accounts.industry,
+        crm_accounts.segment,
+        crm_accounts.region,
+        crm_accounts.country,
         territory_assignments.territory_id,
-        accounts.owner_rep_id,
-        accounts.parent_account_id,
-        accounts.annual_revenue,
-        accounts.currency_code,
-        accounts.employee_count,
-        accounts.created_at,
+        crm_accounts.owner_rep_id,
+        crm_accounts.parent_account_id,
+        crm_accounts.annual_revenue,
+        crm_accounts.currency_code,
+        crm_accounts.employee_count,
+        crm_accounts.created_at,
         'salesforce' as source_system
-    from {{ ref('stg_salesforce__accounts') }} as accounts
+    from {{ ref('stg_salesforce__accounts') }} as crm_accounts
     left join territory_assignments
-        on accounts.account_id = territory_assignments.account_id
+        on crm_accounts.account_id = territory_assignments.account_id
 ),
 {% endif %}
 

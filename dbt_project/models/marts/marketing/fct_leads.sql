@@ -7,7 +7,11 @@
 with
 
 leads as (
-    select * from {{ ref('int_leads_unioned') }}
+    select
+        *,
+        {{ seconds_between('created_at', 'first_response_at') }}
+        / 3600.0 as hours_to_first_response
+    from {{ ref('int_leads_unioned') }}
 ),
 
 opportunities as (
@@ -27,8 +31,7 @@ final as (
         leads.converted_date,
         opportunities.opportunity_id as converted_opportunity_id,
         leads.first_response_at,
-        {{ seconds_between('leads.created_at', 'leads.first_response_at') }} / 3600.0
-            as hours_to_first_response,
+        leads.hours_to_first_response,
         case
             when leads.is_converted then 'converted'
             when leads.sql_at is not null then 'sql'
