@@ -1,0 +1,1 @@
+"""Forecast: the statistical forecast asset (``forecast/statistical_forecasts``)."""

@@ -1,0 +1,123 @@
+"""Forecast marts on the tiny org (issue 7): pipeline snapshots and the weekly waterfall.
+
+* The first build reconstructs past snapshot dates from fct_opportunity_states and captures the
+  as-of date from the current state; the capture equals the reconstruction for the same date.
+* The waterfall identity holds on every week with no residual bucket.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dbt.conftest import AS_OF, connect
+
+FORECAST_NODES = (
+    "fct_pipeline_snapshots",
+    "mart_pipeline_waterfall",
+    "int_forecast_snapshot_dates",
+)
+
+RECONSTRUCTED_AT_AS_OF = """
+    select
+        states.opportunity_id,
+        states.owner_rep_id,
+        states.stage_name,
+        states.forecast_category,
+        round(states.probability, 6) as probability,
+        round(states.original_amount, 2) as original_amount,
+        states.currency_code,
+        states.close_date
+    from marts.fct_opportunity_states as states
+    where states.status = 'open'
+      and states.valid_from < cast(? as date) + interval 1 day
+      and (states.valid_to is null or states.valid_to >= cast(? as date) + interval 1 day)
+"""
+
+CAPTURED_AT_AS_OF = """
+    select
+        opportunity_id,
+        owner_rep_id,
+        stage_name,
+        forecast_category,
+        round(probability, 6) as probability,
+        round(original_amount, 2) as original_amount,
+        currency_code,
+        close_date
+    from marts.fct_pipeline_snapshots
+    where snapshot_date = cast(? as date)
+"""
+
+
+@pytest.fixture(scope="module")
+def con(tiny_build):
+    connection = connect(tiny_build.warehouse)
+    yield connection
+    connection.close()
+
+
+def test_forecast_nodes_build_and_pass(tiny_build):
+    mine = [r for r in tiny_build.build.results if any(n in r[0] for n in FORECAST_NODES)]
+    assert mine, tiny_build.build.describe()
+    bad = [r for r in mine if r[1] not in ("success", "pass")]
+    assert not bad, bad
+
+
+def test_capture_equals_reconstruction_on_the_as_of_date(con):
+    captured = con.execute(CAPTURED_AT_AS_OF, [AS_OF]).fetchall()
+    reconstructed = con.execute(RECONSTRUCTED_AT_AS_OF, [AS_OF, AS_OF]).fetchall()
+    assert captured, "no captured snapshot on the as-of date"
+    assert sorted(captured, key=str) == sorted(reconstructed, key=str)
+    sources = con.execute(
+        "select distinct snapshot_source from marts.fct_pipeline_snapshots "
+        "where snapshot_date = cast(? as date)",
+        [AS_OF],
+    ).fetchall()
+    assert sources == [("captured",)]
+
+
+def test_past_snapshots_are_reconstructed_and_cover_quarter_checkpoints(con):
+    row = con.execute(
+        "select count(distinct snapshot_date), min(snapshot_date) from marts.fct_pipeline_snapshots "
+        "where snapshot_source = 'reconstructed'"
+    ).fetchone()
+    assert row[0] > 20
+    # every quarter end before the as-of date is a snapshot date (checkpoint 0 weeks before end)
+    missing = con.execute(
+        """
+        select distinct months.quarter_end
+        from intermediate.int_fiscal_months_spined as months
+        where months.quarter_end < cast(? as date) and months.quarter_end >= ?
+          and months.quarter_end not in (
+              select snapshot_date from intermediate.int_forecast_snapshot_dates)
+        """,
+        [AS_OF, row[1]],
+    ).fetchall()
+    assert not missing
+
+
+def test_waterfall_identity_has_no_residual(con):
+    rows = con.execute(
+        """
+        select fiscal_quarter, week_start,
+            starting_pipeline_amount + created_amount + reopened_amount + pulled_in_amount
+            - pushed_out_amount + increased_amount - decreased_amount - into_omitted_amount
+            + out_of_omitted_amount - deleted_amount - won_amount - lost_amount
+            - ending_pipeline_amount as residual
+        from marts.mart_pipeline_waterfall
+        """
+    ).fetchall()
+    assert len(rows) > 10
+    assert all(abs(r[2]) < 0.01 for r in rows), [r for r in rows if abs(r[2]) >= 0.01][:5]
+    # consecutive weeks chain: a week's ending pipeline is the next week's starting pipeline
+    broken = con.execute(
+        """
+        select * from (
+            select fiscal_quarter, week_start, starting_pipeline_amount,
+                lag(ending_pipeline_amount) over (
+                    partition by fiscal_quarter order by week_start) as previous_ending
+            from marts.mart_pipeline_waterfall
+        ) where previous_ending is not null
+          and abs(previous_ending - starting_pipeline_amount) > 0.01
+        """
+    ).fetchall()
+    assert not broken, broken[:5]
