@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -340,8 +341,12 @@ def run_measured(
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=err, text=True
         )
+        peaks = {"hwm": 0.0, "tree": 0.0}
+        watcher = threading.Thread(target=_watch_rss, args=(proc.pid, peaks), daemon=True)
+        watcher.start()
         out = proc.stdout.read() if proc.stdout else ""
         _, status, usage = os.wait4(proc.pid, 0)
+        watcher.join(timeout=2)
         err.write("\n--- stdout ---\n" + out)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -354,10 +359,50 @@ def run_measured(
         "exit_code": code,
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        # ru_maxrss keeps the high-water mark of the image before exec (the harness's own, as
+        # the child is forked from it), so it is only an upper bound; the sampled VmHWM of the
+        # child (and the summed RSS of its process tree, for Dagster's step processes) is not.
+        "peak_rss_mb": round(max(peaks["hwm"], peaks["tree"]), 1) or None,
+        "peak_rss_wait4_mb": round(usage.ru_maxrss / 1024, 1),
         "data": data,
         "stdout_tail": out[-2000:] if code else "",
     }
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(c) for c in children]
+        queue += [int(c) for c in children]
+    return found
+
+
+def _watch_rss(pid: int, peaks: dict[str, float], interval: float = 0.2) -> None:
+    """Sample the child's VmHWM and its process tree's summed VmRSS (MB) until it exits."""
+    while True:
+        hwm = _status_kb(pid, "VmHWM:")
+        if not hwm:  # exited (zombie) or gone
+            break
+        tree = hwm + sum(_status_kb(c, "VmRSS:") for c in _descendants(pid))
+        peaks["hwm"] = max(peaks["hwm"], hwm / 1024)
+        peaks["tree"] = max(peaks["tree"], tree / 1024)
+        time.sleep(interval)
 
 
 def emit(**data: Any) -> None:
