@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -45,8 +47,13 @@ def dirty_small_org(tmp_path_factory):
 @pytest.fixture(scope="session")
 def duckdb1x(request):
     """Python of a separate virtualenv with DuckDB 1.x (created once, cached in the pytest
-    cache directory). Installation problems fail the tests that need it, loudly."""
-    cache = request.config.cache.mkdir("salesops-duckdb-1x-reader")
+    cache directory, or under the temp directory without the cache plugin). Installation
+    problems fail the tests that need it, loudly."""
+    if getattr(request.config, "cache", None) is not None:
+        cache = request.config.cache.mkdir("salesops-duckdb-1x-reader")
+    else:  # -p no:cacheprovider
+        cache = Path(tempfile.gettempdir()) / "salesops-duckdb-1x-reader"
+        cache.mkdir(exist_ok=True)
     try:
         return duckdb_1x_python(cache)
     except RuntimeError as exc:

@@ -346,3 +346,16 @@ def test_check_tables_uses_one_connection_and_records_timing(hand_made):
     assert metrics["row_level_seconds_per_million_rows"] == pytest.approx(
         metrics["row_level_seconds"] / 206 * 1e6, rel=1e-3
     )
+
+
+def test_quarantine_is_only_declared_where_staging_can_exclude_it():
+    """dbt staging anti-joins quarantined keys on ``id``: quarantine needs a single id key."""
+    from orchestration.quality import gx_runtime
+    from orchestration.quality.outcome import QUARANTINE
+    from orchestration.quality.raw_suites import SUITES
+
+    gxe = gx_runtime.expectations()
+    for (source, table), suite in SUITES.items():
+        actions = {r.action for r in suite.rules(gxe)} if suite.rules else set()
+        if QUARANTINE in actions:
+            assert suite.key == ("id",), (source, table)
