@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements.lock
 lock:
 	rm -rf /tmp/salesops-lock && $(PYTHON) -m venv /tmp/salesops-lock
 	/tmp/salesops-lock/bin/pip install --quiet --upgrade pip
-	/tmp/salesops-lock/bin/pip install --quiet '.[dev]'
+	/tmp/salesops-lock/bin/pip install --quiet '.[dev,bench]'
 	/tmp/salesops-lock/bin/pip freeze --exclude salesops | grep -v '^-e' > requirements.lock
 
 demo: setup
@@ -31,6 +31,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) -C dbt_project lint
 
 test: setup lint
 	bash scripts/system-packages.sh
