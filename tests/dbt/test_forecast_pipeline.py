@@ -121,3 +121,19 @@ def test_waterfall_identity_has_no_residual(con):
         """
     ).fetchall()
     assert not broken, broken[:5]
+
+
+def test_forecast_marts_are_filled_on_day_one(con):
+    levels = con.execute("select distinct level from marts.mart_forecast").fetchall()
+    assert {r[0] for r in levels} == {"rep", "manager", "team", "region", "company"}
+    quarters = con.execute(
+        "select count(distinct fiscal_quarter) from marts.mart_forecast where level = 'company'"
+    ).fetchone()[0]
+    assert quarters == 2
+    accuracy = con.execute(
+        """
+        select count(distinct fiscal_quarter), count(distinct method), max(weeks_before_end)
+        from marts.mart_forecast_accuracy where level = 'company'
+        """
+    ).fetchone()
+    assert accuracy[0] >= 4 and accuracy[1] == 5 and accuracy[2] == 13

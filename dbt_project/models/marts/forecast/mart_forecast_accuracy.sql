@@ -1,0 +1,214 @@
+{#-
+    Back-tested forecast accuracy (sales-metrics §11): for every fiscal quarter that ended
+    before the as-of date and every checkpoint 1 to 13 weeks before its last day, each method's
+    forecast from the pipeline snapshot of that day (fct_pipeline_snapshots, reconstructed or
+    captured) against the quarter's actual bookings, at every hierarchy level (dim_reps on the
+    as-of date). Closed = won deals closed in the quarter up to the checkpoint; actual = won
+    deals closed in the quarter; both credited to the owner at close, open deals to their owner
+    at the checkpoint. The conversion method applies today's int_forecast_conversion_rates (in
+    sample: it has seen these quarters). The statistical method is not back-tested yet.
+    error = F - A; absolute_percentage_error = |F - A| / |A| (NULL when A = 0);
+    bias = (F - A) / A (NULL when A = 0).
+-#}
+
+with
+
+quarters as (
+    select distinct
+        fiscal_quarter,
+        quarter_start,
+        quarter_end
+    from {{ ref('int_fiscal_months_spined') }}
+    where quarter_end < {{ as_of_date() }}
+),
+
+steps as (
+    select cast(generated_number as {{ dbt.type_int() }}) as weeks_before_end
+    from ({{ dbt.generate_series(13) }}) as series
+),
+
+checkpoints as (
+    select
+        quarters.fiscal_quarter,
+        quarters.quarter_start,
+        quarters.quarter_end,
+        steps.weeks_before_end,
+        cast(
+            {{ dbt.dateadd('day', '-7 * steps.weeks_before_end', 'quarters.quarter_end') }} as date
+        ) as checkpoint_date
+    from quarters
+    cross join steps
+),
+
+measured_checkpoints as (
+    -- checkpoints with a snapshot (a day without any open deal has none)
+    select checkpoints.*
+    from checkpoints
+    where checkpoints.checkpoint_date in (
+            select snapshots.snapshot_date
+            from {{ ref('fct_pipeline_snapshots') }} as snapshots
+        )
+),
+
+reps as (
+    select * from {{ ref('dim_reps') }}
+),
+
+rates as (
+    select * from {{ ref('int_forecast_conversion_rates') }}
+),
+
+opportunities as (
+    select * from {{ ref('fct_opportunities') }}
+),
+
+open_deals as (
+    select
+        checkpoints.fiscal_quarter,
+        checkpoints.weeks_before_end,
+        snapshots.owner_rep_id as rep_id,
+        snapshots.forecast_category,
+        coalesce(snapshots.opportunity_amount, 0) as amount,
+        coalesce(snapshots.probability, 0) as probability,
+        coalesce(
+            cell_rate.conversion_rate,
+            stage_rate.conversion_rate,
+            overall_rate.conversion_rate,
+            0
+        ) as conversion_rate
+    from measured_checkpoints as checkpoints
+    inner join {{ ref('fct_pipeline_snapshots') }} as snapshots
+        on
+            checkpoints.checkpoint_date = snapshots.snapshot_date
+            and snapshots.close_date between checkpoints.quarter_start
+            and checkpoints.quarter_end
+    left join opportunities
+        on snapshots.opportunity_id = opportunities.opportunity_id
+    left join reps
+        on snapshots.owner_rep_id = reps.rep_id
+    left join rates as cell_rate
+        on
+            coalesce(snapshots.ladder_stage, 'unknown') = cell_rate.ladder_stage
+            and {{ forecast_age_bucket('opportunities.created_date', 'snapshots.snapshot_date') }}
+            = cell_rate.age_bucket
+            and coalesce(reps.segment, 'unknown') = cell_rate.segment
+            and cell_rate.observation_count >= {{ forecast_min_observations() }}
+    left join rates as stage_rate
+        on
+            coalesce(snapshots.ladder_stage, 'unknown') = stage_rate.ladder_stage
+            and stage_rate.age_bucket = 'all'
+            and stage_rate.segment = 'all'
+            and stage_rate.observation_count >= {{ forecast_min_observations() }}
+    left join rates as overall_rate
+        on
+            overall_rate.ladder_stage = 'all'
+            and overall_rate.age_bucket = 'all'
+            and overall_rate.segment = 'all'
+    where snapshots.forecast_category != 'omitted'
+),
+
+deal_amounts as (
+    select
+        fiscal_quarter,
+        weeks_before_end,
+        rep_id,
+        0 as closed_won_amount,
+        0 as actual_amount,
+        case when forecast_category = 'commit' then amount else 0 end as commit_amount,
+        case when forecast_category = 'most_likely' then amount else 0 end as most_likely_amount,
+        case when forecast_category = 'best_case' then amount else 0 end as best_case_amount,
+        amount * probability as weighted_amount,
+        amount * conversion_rate as conversion_amount
+    from open_deals
+    union all
+    select
+        checkpoints.fiscal_quarter,
+        checkpoints.weeks_before_end,
+        won.credited_rep_id as rep_id,
+        case
+            when won.close_date <= checkpoints.checkpoint_date
+                then coalesce(won.opportunity_amount, 0)
+            else 0
+        end as closed_won_amount,
+        coalesce(won.opportunity_amount, 0) as actual_amount,
+        0 as commit_amount,
+        0 as most_likely_amount,
+        0 as best_case_amount,
+        0 as weighted_amount,
+        0 as conversion_amount
+    from measured_checkpoints as checkpoints
+    inner join opportunities as won
+        on won.close_date between checkpoints.quarter_start and checkpoints.quarter_end
+    where won.status = 'won'
+),
+
+leveled as (
+    {%- for level, entity in [('rep', "coalesce(deal_amounts.rep_id, '(unassigned)')"),
+                              ('manager', "coalesce(reps.manager_id, '(unassigned)')"),
+                              ('team', "coalesce(reps.team, '(unassigned)')"),
+                              ('region', "coalesce(reps.region, '(unassigned)')"),
+                              ('company', "'company'")] %}
+    select
+        deal_amounts.*,
+        '{{ level }}' as level, -- noqa: RF04
+        {{ entity }} as entity_id
+    from deal_amounts
+    left join reps -- noqa: ST11
+        on deal_amounts.rep_id = reps.rep_id
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+aggregated as (
+    select
+        fiscal_quarter,
+        weeks_before_end,
+        level,
+        entity_id,
+        sum(actual_amount) as actual_amount,
+        sum(closed_won_amount + commit_amount) as commit_forecast,
+        sum(closed_won_amount + commit_amount + most_likely_amount) as most_likely_forecast,
+        sum(closed_won_amount + commit_amount + most_likely_amount + best_case_amount)
+            as best_case_forecast,
+        sum(closed_won_amount + weighted_amount) as weighted_forecast,
+        sum(closed_won_amount + conversion_amount) as conversion_forecast
+    from leveled
+    group by fiscal_quarter, weeks_before_end, level, entity_id
+),
+
+methods as (
+    {%- for method in ['commit', 'most_likely', 'best_case', 'weighted', 'conversion'] %}
+    select
+        fiscal_quarter,
+        level,
+        entity_id,
+        '{{ method }}' as method, -- noqa: RF04
+        weeks_before_end,
+        {{ method }}_forecast as forecast_amount,
+        actual_amount
+    from aggregated
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["fiscal_quarter", "'|'", "level", "'|'", "entity_id", "'|'",
+                                "method", "'|'",
+                                dbt.cast("weeks_before_end", dbt.type_string())])) }}
+            as forecast_accuracy_id,
+        fiscal_quarter,
+        level,
+        entity_id,
+        method,
+        weeks_before_end,
+        forecast_amount,
+        actual_amount,
+        forecast_amount - actual_amount as error_amount,
+        abs(forecast_amount - actual_amount)
+        / nullif(abs(actual_amount), 0) as absolute_percentage_error,
+        (forecast_amount - actual_amount) / nullif(actual_amount, 0) as bias
+    from methods
+)
+
+select * from final
