@@ -92,6 +92,10 @@ def columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]
     return {r[0] for r in rows}
 
 
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
@@ -280,8 +284,8 @@ def forecast(con, marts: set[str], quarter: Quarter, as_of: dt.date) -> Forecast
         r["as_of_date"],
         None if r["quota_amount"] is None else float(r["quota_amount"]),
         [(labels[c], float(r[c] or 0)) for c in wanted],
-        r.get("forecast_statistical_low_amount"),
-        r.get("forecast_statistical_high_amount"),
+        _float(r.get("forecast_statistical_low_amount")),
+        _float(r.get("forecast_statistical_high_amount")),
     )
 
 

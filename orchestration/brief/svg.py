@@ -107,8 +107,8 @@ def waterfall(
         bars.append((label, level, level + delta, GREEN if delta >= 0 else RED))
         level += delta
     bars.append(("End", 0.0, ending, BLUE))
-    top, bottom, left = 14, 46, 70
-    height = 260
+    top, bottom, left = 14, 90, 70
+    height = 300
     plot_h = height - top - bottom
     values = [v for _, a, b, _ in bars for v in (a, b)] + [0.0]
     high, low = max(values), min(values)
@@ -176,7 +176,7 @@ def grouped_bars(
     width: int = 760,
 ) -> str:
     """Vertical bars per category, one per series, with a legend."""
-    top, bottom, left, height = 24, 70, 70, 280
+    top, bottom, left, height = 24, 110, 110, 330
     plot_h = height - top - bottom
     values = [v for _, vs, _ in series for v in vs] + [0.0]
     high = max(values) or 1.0

@@ -110,6 +110,7 @@ def test_nightly_refresh_end_to_end(clean_env, dagster_home, receiver, make_emul
 
         messages = [e.user_message for e in instance.all_logs(run.run_id)]
         assert any('"as_of_date": "2026-11-26"' in m and "google_ads" in m for m in messages)
+        assert any("--exclude-resource-type unit_test" in m for m in messages)
 
         if "publish" in built:
             assert (data / "serving.duckdb").exists()

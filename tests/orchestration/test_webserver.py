@@ -78,7 +78,7 @@ class GraphQL:
 
     def __call__(self, query: str, variables: dict | None = None) -> dict:
         response = requests.post(
-            self.url, json={"query": query, "variables": variables or {}}, timeout=60
+            self.url, json={"query": query, "variables": variables or {}}, timeout=300
         )
         response.raise_for_status()
         body = response.json()
