@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        schema='ledger',
         incremental_strategy='append',
         full_refresh=false,
         on_schema_change='fail',
@@ -10,9 +11,9 @@
 }}
 
 {#-
-    The commission ledger: append-only history of what was paid for every locked quarter. It is
-    never rebuilt (full_refresh: false): a `dbt build --full-refresh` of everything else leaves it
-    alone, so a paid number never changes silently. See docs/quota-and-commission.md for the
+    The commission ledger (schema `ledger`): append-only history of what was paid for every locked
+    quarter. It is never rebuilt (full_refresh: false): a `dbt build --full-refresh` of everything
+    else leaves it alone, so a paid number never changes silently. See docs/quota-and-commission.md for the
     operational rules.
 
     A quarter locks on quarter_end + var commission_lock_days. The first run whose as_of_date is on
