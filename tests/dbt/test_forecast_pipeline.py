@@ -137,3 +137,53 @@ def test_forecast_marts_are_filled_on_day_one(con):
         """
     ).fetchone()
     assert accuracy[0] >= 4 and accuracy[1] == 5 and accuracy[2] == 13
+
+
+def test_next_night_appends_and_a_rerun_gives_the_same_forecast(tiny_build, tmp_path):
+    """A second night (as-of + 1) captures one more snapshot date and one more set of forecast
+    rows without touching the past; rerunning that night gives the same numbers."""
+    import datetime as dt
+    import shutil
+
+    from tests.dbt.conftest import run_dbt
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(tiny_build.warehouse, warehouse)
+    night = (AS_OF + dt.timedelta(days=1)).isoformat()
+    select = ["run", "--select", "fct_pipeline_snapshots", "mart_forecast"]
+    forecast_sql = (
+        "select fiscal_quarter, level, entity_id, forecast_commit_amount, "
+        "forecast_weighted_amount, forecast_conversion_amount from marts.mart_forecast "
+        "where as_of_date = cast(? as date) order by 1, 2, 3"
+    )
+    results = []
+    for _ in range(2):
+        run = run_dbt(
+            select, warehouse=warehouse, work_dir=tmp_path, variables={"as_of_date": night}
+        )
+        assert run.success, run.describe()
+        con = connect(warehouse)
+        try:
+            results.append(con.execute(forecast_sql, [night]).fetchall())
+            past = con.execute(
+                "select snapshot_source, count(*) from marts.fct_pipeline_snapshots group by 1"
+            ).fetchall()
+            as_of_dates = con.execute(
+                "select count(distinct as_of_date) from marts.mart_forecast"
+            ).fetchone()[0]
+        finally:
+            con.close()
+        assert as_of_dates == 2
+    assert results[0] and results[0] == results[1]
+    original = connect(tiny_build.warehouse)
+    try:
+        before = dict(
+            original.execute(
+                "select snapshot_source, count(*) from marts.fct_pipeline_snapshots group by 1"
+            ).fetchall()
+        )
+    finally:
+        original.close()
+    after = dict(past)
+    assert after["reconstructed"] == before["reconstructed"]
+    assert after["captured"] == 2 * before["captured"]  # open deals unchanged over one night
