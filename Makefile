@@ -31,7 +31,6 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(MAKE) -C dbt_project lint
 
 test: setup lint
 	bash scripts/system-packages.sh
