@@ -493,3 +493,16 @@ def mart_nodes(manifest_path: Path) -> dict[str, dict[str, Any]]:
         if node.get("resource_type") == "model"
         and (node.get("config") or {}).get("schema") == MARTS
     }
+
+
+def restricted_marts(nodes: dict[str, dict[str, Any]]) -> frozenset[str]:
+    """Marts the dbt project marks as restricted (tag ``restricted`` or meta ``restricted: true``)."""
+    found = set()
+    for name, node in nodes.items():
+        config = node.get("config") or {}
+        meta = {**(node.get("meta") or {}), **(config.get("meta") or {})}
+        tags = set(node.get("tags") or []) | set(config.get("tags") or [])
+        if meta.get("restricted") is True or "restricted" in tags:
+            found.add(name)
+    return frozenset(found)
+

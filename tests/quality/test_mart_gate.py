@@ -276,3 +276,13 @@ def test_as_of_date_bounds_bookings(warehouse):
     finally:
         con.close()
     assert early.status == FAILED  # Q4 bookings are in the mart but after this as-of date
+
+
+def test_restricted_marts_follow_the_dbt_tag_or_meta():
+    nodes = {
+        "mart_commissions": {"config": {"tags": ["restricted"], "meta": {"restricted": True}}},
+        "mart_pay": {"config": {"meta": {"restricted": True}}},
+        "mart_bonus": {"tags": ["restricted"], "config": {}},
+        "mart_sales_kpis": {"config": {"meta": {}}},
+    }
+    assert mart_gate.restricted_marts(nodes) == {"mart_commissions", "mart_pay", "mart_bonus"}

@@ -4,7 +4,8 @@ It runs only when the raw gate passed (else dbt never ran), dbt's error-severity
 contracts passed (else the dbt step failed) and every blocking mart check passed. It writes the
 ``marts`` schema to new serving files (DuckDB storage ``v1.0.0`` for DuckDB 1.x readers), audits
 them, renames them over ``SALESOPS_SERVING`` / ``SALESOPS_SERVING_RESTRICTED`` (compensation
-marts, mode 0600), exports Parquet, keeps the last versions and logs the publication in the
+marts: ``mart_commissions`` and every mart the dbt project tags ``restricted`` or gives meta
+``restricted: true``; mode 0600), exports Parquet, keeps the last versions and logs the publication in the
 status database. See :mod:`orchestration.quality.publish`.
 """
 
@@ -26,7 +27,9 @@ class PublishConfig(dg.Config):
     keep_versions: int = publish.KEEP_VERSIONS  # serving versions kept for rollback
 
 
-def build_publish_asset(mart_names: list[str]) -> dg.AssetsDefinition:
+def build_publish_asset(
+    mart_names: list[str], restricted: frozenset[str] = publish.RESTRICTED_MARTS
+) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISH_KEY,
         deps=[dg.AssetKey(["marts", name]) for name in sorted(mart_names)],
@@ -53,6 +56,7 @@ def build_publish_asset(mart_names: list[str]) -> dg.AssetsDefinition:
             run_id=run_id,
             as_of=as_of,
             keep=config.keep_versions,
+            restricted_marts=restricted,
         )
         status.record_publish(settings.status, result.log_entry(paths))
         outcome = CheckOutcome(
@@ -89,5 +93,6 @@ def build_publish_asset(mart_names: list[str]) -> dg.AssetsDefinition:
 
 @dg.definitions
 def publish_definitions() -> dg.Definitions:
-    names = sorted(mart_gate.mart_nodes(salesops_dbt_project().manifest_path))
-    return dg.Definitions(assets=[build_publish_asset(names)])
+    nodes = mart_gate.mart_nodes(salesops_dbt_project().manifest_path)
+    restricted = publish.RESTRICTED_MARTS | mart_gate.restricted_marts(nodes)
+    return dg.Definitions(assets=[build_publish_asset(sorted(nodes), restricted)])
