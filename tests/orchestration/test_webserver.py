@@ -102,6 +102,18 @@ def _wait_for_location(graphql: GraphQL, server: subprocess.Popen, log: Path) ->
     )
 
 
+def _create_storage() -> None:
+    """Create the instance's SQLite tables first: the webserver and the daemon starting on an
+    empty DAGSTER_HOME at the same moment would both try to (as `dagster dev` avoids too)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.all_logs("none")
+        instance.all_instigator_state()
+        instance.event_log_storage.get_concurrency_keys()
+
+
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -117,6 +129,7 @@ def test_webserver_shows_the_pipeline_and_runs_nightly_refresh(
     clean_env, dagster_home, emulator, tmp_path
 ):
     env = {**os.environ, **connector_env(emulator), "DAGSTER_HOME": str(dagster_home)}
+    _create_storage()
     port = _free_port()
     server_log, daemon_log = tmp_path / "webserver.log", tmp_path / "daemon.log"
     with open(server_log, "w") as server_out, open(daemon_log, "w") as daemon_out:
