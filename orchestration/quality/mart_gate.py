@@ -505,4 +505,3 @@ def restricted_marts(nodes: dict[str, dict[str, Any]]) -> frozenset[str]:
         if meta.get("restricted") is True or "restricted" in tags:
             found.add(name)
     return frozenset(found)
-
