@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.dbt.conftest import AS_OF, PROJECT_DIR, connect
+from tests.dbt.conftest import AS_OF, PROJECT_DIR, build_from_truth, connect, shared
 from tests.dbt.test_e2e_metrics import Rates, expected_deals, fiscal_quarter
 
 SEEDS = PROJECT_DIR / "seeds" / "quota"
@@ -269,6 +269,8 @@ def actual_attainment(warehouse: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def attainment(tiny_build):
+    built = {uid.split(".")[-1]: status for uid, status, _ in tiny_build.build.results}
+    assert built.get("mart_quota_attainment") == "success", tiny_build.build.describe()
     return expected_attainment(tiny_build.truth), actual_attainment(tiny_build.warehouse)
 
 
@@ -309,3 +311,19 @@ def test_the_comparison_covers_every_rule(attainment):
     ).any()  # a quarter fully before M1 or after leaving
     assert expected.rep_id.str.startswith("10").any()  # HubSpot reps with seed quotas
     assert (expected.attainment > 0).sum() >= 5
+
+
+@pytest.mark.slow
+def test_small_org_quarterly_attainment_matches_truth(tmp_path_factory):
+    """The same comparison on the `small` demo org (shares test_small_build's warehouse)."""
+    built = shared(tmp_path_factory, "dbt_small", lambda tmp: build_from_truth(tmp, "small"))
+    expected = expected_attainment(built.truth)
+    actual = actual_attainment(built.warehouse)
+    merged = expected.merge(actual, on=["rep_id", "fiscal_period"], how="outer", indicator=True)
+    assert (merged._merge == "both").all(), merged[merged._merge != "both"].to_string()
+    e = expected.set_index(["rep_id", "fiscal_period"]).sort_index()
+    a = actual.set_index(["rep_id", "fiscal_period"]).sort_index()
+    for column in ["quota_amount", "ramp_adjusted_quota_amount", "bookings_amount"]:
+        assert ((e[column] - a[column]).abs() < 0.005).all(), column
+    assert ((e.attainment - a.attainment).abs().fillna(0) <= 1e-9).all()
+    assert (e.attainment.isna() == a.attainment.isna()).all()

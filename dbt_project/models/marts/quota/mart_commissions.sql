@@ -96,6 +96,13 @@ paid as (
     group by rep_id, source_fiscal_quarter
 ),
 
+current_locked as (
+    select calculated.*
+    from calculated
+    inner join locked_quarters
+        on calculated.fiscal_quarter = locked_quarters.fiscal_quarter
+),
+
 live_adjustments as (
     select
         coalesce(current_locked.rep_id, paid.rep_id) as rep_id,
@@ -108,12 +115,7 @@ live_adjustments as (
         sum(round(
             coalesce(current_locked.commission_amount, 0) - coalesce(paid.paid_amount, 0), 2
         )) as adjustment_amount
-    from (
-        select * from calculated
-        where fiscal_quarter in (
-            select locked_rows.fiscal_quarter from locked_quarters as locked_rows
-        )
-    ) as current_locked
+    from current_locked
     full outer join paid
         on current_locked.rep_id = paid.rep_id
             and current_locked.fiscal_quarter = paid.source_fiscal_quarter
