@@ -9,11 +9,15 @@ summary reads whatever marts exist and names what is not built yet.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import ClassVar
 
 DEMO_CUSTOMER_ID = "1234567890"
 DEMO_AS_OF = dt.date(2026, 11, 26)
@@ -150,6 +154,82 @@ def _gate_lines(settings) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # The command
 # --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def output_to(log_path: Path) -> Iterator:
+    """Send this process's stdout and stderr, and its children's, to ``log_path``; yields a
+    stream on the original terminal for progress lines."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+    try:
+        yield terminal
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        terminal.close()
+
+
+class StepProgress(threading.Thread):
+    """Prints each step of the newest run as it starts and ends (polls the instance)."""
+
+    EVENTS: ClassVar[dict[str, str]] = {
+        "STEP_START": "started",
+        "STEP_SUCCESS": "ok",
+        "STEP_FAILURE": "FAILED",
+    }
+
+    def __init__(self, out, since: float) -> None:
+        super().__init__(name="salesops-demo-progress", daemon=True)
+        self.out = out
+        self.since = since
+        self.stopped = threading.Event()
+        self.seen: set[int] = set()
+
+    def run(self) -> None:
+        while not self.stopped.wait(3):
+            with contextlib.suppress(Exception):
+                self.poll()
+
+    def poll(self) -> None:
+        import dagster as dg
+        from dagster import DagsterEventType
+
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_runs(limit=1)
+            if not runs:
+                return
+            types = {DagsterEventType(name) for name in self.EVENTS}
+            records = instance.get_records_for_run(
+                runs[0].run_id, of_type=types, limit=10_000
+            ).records
+            for record in records:
+                entry = record.event_log_entry
+                if record.storage_id in self.seen or entry.timestamp < self.since:
+                    continue
+                self.seen.add(record.storage_id)
+                elapsed = int(entry.timestamp - self.since)
+                what = self.EVENTS[entry.dagster_event.event_type_value]
+                self.out.write(
+                    f"  {elapsed // 60:>2}:{elapsed % 60:02d}  {entry.step_key} {what}\n"
+                )
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+        with contextlib.suppress(Exception):
+            self.poll()
 
 
 def run_demo(

@@ -80,15 +80,11 @@ def known_node_events(context: dg.AssetExecutionContext, invocation: DbtCliInvoc
     is built by dbt but reported as a warning instead of failing the step (reload the code
     location to see it as an asset). Raises at the end when dbt failed."""
     manifest = invocation.manifest
-    known = {
-        *manifest.get("nodes", {}),
-        *manifest.get("sources", {}),
-        *manifest.get("unit_tests", {}),
-    }
+    known = manifest.get("nodes", {})
     unknown: set[str] = set()
     for event in invocation.stream_raw_events():
         unique_id = (event.raw_event.get("data", {}).get("node_info") or {}).get("unique_id")
-        if unique_id and unique_id not in known:
+        if event.is_result_event and unique_id not in known:
             unknown.add(unique_id)
             continue
         yield from event.to_default_asset_events(
