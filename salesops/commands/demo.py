@@ -246,14 +246,21 @@ def run_demo(
     out.flush()
     with start_demo_emulator(scale, seed, as_of) as running:
         os.environ.update(emulator_env(running))
+        log_path = settings.data_dir / "demo-run.log"
         out.write(
             f"Emulator on {running.base_url}. Running nightly_refresh (ingest, dbt build and "
-            "tests, gates, publish); this takes a few minutes ...\n"
+            f"tests, gates, publish); this takes a few minutes (full log: {log_path}) ...\n"
         )
         out.flush()
-        outcome = run_job(
-            "nightly_refresh", as_of, settings=settings, run_config=console_config("WARNING")
-        )
+        with output_to(log_path) as terminal:
+            progress = StepProgress(terminal, time.time())
+            progress.start()
+            try:
+                outcome = run_job(
+                    "nightly_refresh", as_of, settings=settings, run_config=console_config("INFO")
+                )
+            finally:
+                progress.stop()
     out.write("\n")
     report(outcome, out)
     out.write("\n")
