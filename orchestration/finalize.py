@@ -131,13 +131,7 @@ def finalize_run(
     from orchestration.brief import RunSummary, write_brief
     from salesops.config import load_settings
 
-    lines: list[str] = []
-    try:  # gate results and the run row in SALESOPS_STATUS (orchestration/defs/quality)
-        from orchestration.defs.quality.run_status import record_run_status
-
-        lines += record_run_status(instance, run_id)
-    except Exception as exc:
-        lines.append(f"status not recorded: {type(exc).__name__}: {alerts.redact(str(exc))}")
+    lines: list[str] = record_status(instance, run_id)
     failures = alerts.collect_failures(instance, run_id)
     if failures:
         sent = alerts.alert_failed_run(instance, run_id, origin="run")
