@@ -66,13 +66,16 @@ def _dev(args) -> int:
         "dev",
         "-m",
         "orchestration.definitions",
+        "--working-directory",
+        str(PROJECT_ROOT),
         "--host",
         args.host,
         "--port",
         str(args.port),
     ]
     try:
-        return subprocess.call(command, cwd=PROJECT_ROOT)
+        # Run from DAGSTER_HOME: dagster warns about the repository's dagster.yaml otherwise.
+        return subprocess.call(command, cwd=home)
     except KeyboardInterrupt:
         return 130
     finally:
