@@ -23,8 +23,13 @@ import pytest
 from tests.dbt.conftest import PROJECT_DIR, connect, run_dbt
 
 SEEDS = PROJECT_DIR / "seeds" / "quota"
-# the edited deal flows from the raw table through whatever upstream tables exist
-SELECT = ["--select", "+fct_opportunities", "int_quotas_ramped_monthly+"]
+# the first night carries the edited deal from the raw table through whatever upstream tables
+# exist; the later nights rebuild the quota and commission models only
+NIGHTS = [
+    ("next_night", "2026-11-27", ["--select", "+fct_opportunities", "int_quotas_ramped_monthly+"]),
+    ("q4_locked", "2027-01-20", ["--select", "int_quotas_ramped_monthly+"]),
+    ("full_refresh", "2027-01-20", ["--select", "int_quotas_ramped_monthly+", "--full-refresh"]),
+]
 
 
 def seed(name: str) -> list[dict]:
@@ -116,13 +121,9 @@ def lock_runs(tiny_build, tmp_path_factory):
         "new_bookings": bookings + deal_amount,
     }
     runs = {}
-    for name, as_of, extra in [
-        ("next_night", "2026-11-27", []),
-        ("q4_locked", "2027-01-20", []),
-        ("full_refresh", "2027-01-20", ["--full-refresh"]),
-    ]:
+    for name, as_of, selection in NIGHTS:
         run = run_dbt(
-            ["run", *SELECT, *extra],
+            ["run", *selection],
             warehouse=warehouse,
             work_dir=tmp,
             variables={"as_of_date": as_of},

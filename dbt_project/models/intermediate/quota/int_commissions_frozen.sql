@@ -149,12 +149,11 @@ differences as (
         coalesce(current_locked.fiscal_quarter, paid.source_fiscal_quarter)
             as source_fiscal_quarter,
         current_locked.plan_id,
-        round(
-            coalesce(current_locked.commissionable_bookings_amount, 0)
-            - coalesce(paid.paid_bookings_amount, 0),
-            2
-        ) as adjustment_bookings_amount,
-        round(coalesce(current_locked.commission_amount, 0) - coalesce(paid.paid_amount, 0), 2)
+        {{ round_to_cents(
+            'coalesce(current_locked.commissionable_bookings_amount, 0)'
+            ~ ' - coalesce(paid.paid_bookings_amount, 0)') }} as adjustment_bookings_amount,
+        {{ round_to_cents(
+            'coalesce(current_locked.commission_amount, 0) - coalesce(paid.paid_amount, 0)') }}
             as adjustment_amount
     from current_locked
     full outer join paid

@@ -107,14 +107,12 @@ live_adjustments as (
     select
         coalesce(current_locked.rep_id, paid.rep_id) as rep_id,
         payout_period.fiscal_quarter,
-        sum(round(
-            coalesce(current_locked.commissionable_bookings_amount, 0)
-            - coalesce(paid.paid_bookings_amount, 0),
-            2
-        )) as adjustment_bookings_amount,
-        sum(round(
-            coalesce(current_locked.commission_amount, 0) - coalesce(paid.paid_amount, 0), 2
-        )) as adjustment_amount
+        sum({{ round_to_cents(
+            'coalesce(current_locked.commissionable_bookings_amount, 0)'
+            ~ ' - coalesce(paid.paid_bookings_amount, 0)') }}) as adjustment_bookings_amount,
+        sum({{ round_to_cents(
+            'coalesce(current_locked.commission_amount, 0) - coalesce(paid.paid_amount, 0)') }})
+            as adjustment_amount
     from current_locked
     full outer join paid
         on current_locked.rep_id = paid.rep_id
