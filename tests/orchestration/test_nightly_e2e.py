@@ -120,6 +120,10 @@ def test_nightly_refresh_end_to_end(clean_env, dagster_home, receiver, make_emul
         haystacks = {
             "event log": records,
             "run": serialize_value(run),
+            "job snapshot": serialize_value(instance.get_job_snapshot(run.job_snapshot_id)),
+            "plan snapshot": serialize_value(
+                instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+            ),
             "DAGSTER_HOME": read_text_files(dagster_home),
             "output": output,
             "brief": brief,
