@@ -327,7 +327,10 @@ def test_a_failing_dbt_test_blocks_publish(published, tmp_path):
         "WHERE id = (SELECT min(id) FROM raw_salesforce.opportunity WHERE NOT _is_deleted)"
     )
     con.close()
-    night = run_job(site, None, "rebuild_marts", AS_OF)
+    from emulator.server import start_emulator
+
+    with start_emulator(seed=SEED, scale="tiny", as_of=AS_OF) as running:  # sources configured
+        night = run_job(site, running, "rebuild_marts", AS_OF)
     assert not night.success
     assert "salesops_dbt" in night.steps_failed
     assert "publish" not in night.materialized
