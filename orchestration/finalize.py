@@ -18,6 +18,7 @@ finalizer error is logged to the run and never changes its outcome.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 from collections.abc import Iterator
@@ -54,7 +55,8 @@ class FinalizingExecutor(dg.Executor):
             known = None
         try:
             for line in finalize_run(plan_context.instance, plan_context.run_id, known):
-                plan_context.log.info(f"salesops finalizer: {line}")
+                log = plan_context.log.warning if " failed: " in line else plan_context.log.info
+                log(f"salesops finalizer: {line}")
         except Exception as exc:  # never change the run's outcome
             plan_context.log.warning(
                 f"salesops finalizer failed: {type(exc).__name__}: {alerts.redact(str(exc))}"
@@ -112,8 +114,10 @@ def record_status(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     writes it is installed (``record_run_status`` of :data:`STATUS_HOOK`)."""
     try:
         module = importlib.import_module(STATUS_HOOK)
-    except ModuleNotFoundError:
-        return []
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and STATUS_HOOK.startswith(exc.name):
+            return []  # the quality package is not part of this code location
+        raise
     try:
         return list(module.record_run_status(instance, run_id) or [])
     except Exception as exc:  # alerts and the brief still go out
@@ -127,22 +131,46 @@ def finalize_run(
     *,
     now: dt.datetime | None = None,
 ) -> list[str]:
-    """Alerts and the brief for ``run_id`` (see the module docstring); returns log lines."""
+    """Status, alerts and the brief for ``run_id`` (see the module docstring); returns log
+    lines. Each part runs even when an earlier one failed."""
+    lines: list[str] = []
+    with _part(lines, "status database"):
+        lines += record_status(instance, run_id)
+    failures = alerts.collect_failures(instance, run_id)
+    with _part(lines, "run alert"):
+        if failures:
+            sent = alerts.alert_failed_run(instance, run_id, origin="run")
+            lines.append(
+                f"{len(failures.steps)} failed step(s), {len(failures.gates)} failed gate(s); "
+                + ("alert posted" if sent else "no alert posted (alerts off, or already sent)")
+            )
+    with _part(lines, "stale-mart alerts"):
+        marts = alerts.mart_keys(instance, known_keys)
+        stale = alerts.alert_stale_marts(instance, marts, now=now)
+        if stale:
+            lines.append(f"stale-mart alert(s) posted for {', '.join(stale)}")
+    with _part(lines, "sales brief"):
+        lines += _write_brief(instance, run_id, failures)
+    return lines
+
+
+@contextlib.contextmanager
+def _part(lines: list[str], what: str):
+    """One part of the finalizer; its failure is reported and the other parts still run."""
+    try:
+        yield
+    except Exception as exc:
+        lines.append(f"{what} failed: {type(exc).__name__}: {alerts.redact(str(exc))}")
+
+
+def _write_brief(
+    instance: dg.DagsterInstance, run_id: str, failures: alerts.RunFailures
+) -> list[str]:
+    """The sales brief, when the run built marts or failed."""
     from orchestration.brief import RunSummary, write_brief
     from salesops.config import load_settings
 
-    lines: list[str] = record_status(instance, run_id)
-    failures = alerts.collect_failures(instance, run_id)
-    if failures:
-        sent = alerts.alert_failed_run(instance, run_id, origin="run")
-        lines.append(
-            f"{len(failures.steps)} failed step(s), {len(failures.gates)} failed gate(s); "
-            + ("alert posted" if sent else "no alert posted (alerts off, or already sent)")
-        )
-    stale = alerts.alert_stale_marts(instance, alerts.mart_keys(instance, known_keys), now=now)
-    if stale:
-        lines.append(f"stale-mart alert(s) posted for {', '.join(stale)}")
-
+    lines: list[str] = []
     built = _materialized(instance, run_id)
     if failures or any(key.path[:1] == [alerts.MART_PREFIX] for key in built):
         settings = load_settings()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 from dagster import DagsterEventType
 
 from orchestration import alerts
@@ -79,6 +80,7 @@ def test_the_sensor_alerts_when_the_run_could_not(clean_env, instance, receiver,
     assert instance.get_run_by_id(run_id).tags[alerts.ALERT_TAG].endswith("by sensor")
 
 
+@pytest.mark.slow
 def test_a_failing_run_posts_one_alert_without_secrets(
     clean_env, dagster_home, receiver, emulator, tmp_path
 ):
