@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from connectors.destinations import DuckDBDestination
+from connectors.destinations.factory import destination_from_env
 from connectors.http import FatalApiError
 from connectors.streams import ProgressCallback, Source, StreamRun, sync_source
 from salesops.config import ConfigError, load_settings
@@ -95,18 +95,15 @@ def extract(
     env: Mapping[str, str] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ExtractResult:
-    """Run the chosen sources into ``SALESOPS_WAREHOUSE``, one after another.
+    """Run the chosen sources into the ``SALESOPS_DESTINATION`` (``SALESOPS_WAREHOUSE`` for
+    DuckDB), one after another.
 
     Configuration problems raise ``ConfigError``; API and stream failures are collected in the
     result so that the other sources still run.
     """
     env = os.environ if env is None else env
     settings = load_settings(env)
-    if settings.destination != "duckdb":
-        raise ConfigError(
-            f"SALESOPS_DESTINATION={settings.destination!r}: salesops extract writes DuckDB "
-            "only so far; use SALESOPS_DESTINATION=duckdb."
-        )
+    destination_from_env(env, warehouse=settings.warehouse)  # configuration errors first
     entries = choose_sources(sources, env)
     result = ExtractResult()
     matched: set[str] = set()
@@ -114,7 +111,7 @@ def extract(
         source = entry.build(env)
         try:
             matched |= _run_source(
-                source, settings.warehouse, streams, full_refresh, on_progress, result
+                source, env, settings.warehouse, streams, full_refresh, on_progress, result
             )
         except FatalApiError as exc:
             result.errors.append(f"{entry.name}: {exc}")
@@ -133,6 +130,7 @@ def extract(
 
 def _run_source(
     source: Source,
+    env: Mapping[str, str],
     warehouse: Path,
     streams: Collection[str] | None,
     full_refresh: bool,
@@ -141,7 +139,7 @@ def _run_source(
 ) -> set[str]:
     """Sync one source; returns the stream names it matched (lower case)."""
     specs = source.streams(streams)
-    destination = DuckDBDestination(warehouse, clock=_server_clock(source))
+    destination = destination_from_env(env, clock=_server_clock(source), warehouse=warehouse)
     with destination.open_sync(source.name) as sync:
         runs = sync_source(source, sync, specs, full_refresh=full_refresh, on_progress=on_progress)
     result.runs += runs
