@@ -23,8 +23,9 @@ def destination_from_env(
     clock: Callable[[], datetime] = utc_now,
     warehouse: Path | None = None,
 ) -> Destination:
-    """``duckdb`` (``warehouse`` or ``SALESOPS_WAREHOUSE``) or ``postgres`` (the
-    ``SALESOPS_POSTGRES_*`` variables). Raises :class:`ConfigError` naming the variable."""
+    """``duckdb`` (``warehouse`` or ``SALESOPS_WAREHOUSE``), ``postgres`` (the
+    ``SALESOPS_POSTGRES_*`` variables) or ``parquet`` (the lake under ``SALESOPS_LAKE_ROOT``).
+    Raises :class:`ConfigError` naming the variable."""
     env = os.environ if env is None else env
     settings = load_settings(env)
     if settings.destination == "duckdb":
@@ -36,7 +37,11 @@ def destination_from_env(
             return PostgresDestination.from_env(env, clock=clock)
         except PostgresConfigError as exc:
             raise ConfigError(str(exc)) from None
+    if settings.destination == "parquet":
+        from connectors.destinations.parquet import ParquetDestination
+
+        return ParquetDestination(settings.lake_root, clock=clock)
     raise ConfigError(
         f"SALESOPS_DESTINATION={settings.destination!r} has no destination in this build yet; "
-        "use duckdb or postgres."
+        "use duckdb, postgres or parquet."
     )

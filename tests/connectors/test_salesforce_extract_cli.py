@@ -66,7 +66,7 @@ def test_configuration_errors_exit_2_with_the_variable_named(configured, monkeyp
     assert cli_main(["extract"]) == 2
     assert "SALESFORCE_CLIENT_SECRET" in capsys.readouterr().err
     monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "x")
-    monkeypatch.setenv("SALESOPS_DESTINATION", "parquet")
+    monkeypatch.setenv("SALESOPS_DESTINATION", "snowflake")
     assert cli_main(["extract"]) == 2
     assert "SALESOPS_DESTINATION" in capsys.readouterr().err
 

@@ -1,0 +1,73 @@
+{#-
+    Spark over the Parquet lake (docs/scale-out.md, connectors/destinations/parquet.py).
+
+    The lake's only commit point is `<lake root>/manifest.json`: it lists every table, its
+    declared columns and the exact slice files that make up its committed content. A slice
+    that no manifest names (a sync that crashed, or one still running) is never read.
+    register_lake_sources() runs on-run-start on the spark target: it reads the manifest with
+    Spark's JSON reader and (re)creates one view per lake table, `<schema>.<table>` (raw_salesforce,
+    raw_hubspot, raw_google_ads, raw_meta, and forecast for the statistical forecast), over
+    exactly the listed files, each column cast to its declared type. Staging keeps reading them
+    through source() unchanged. On every other target it does nothing.
+
+    Lake root: SALESOPS_LAKE_ROOT, default $SALESOPS_DATA_DIR/lake (CONFIG.md).
+-#}
+{% macro lake_root() -%}
+    {{- return(env_var('SALESOPS_LAKE_ROOT', '') or ((env_var('SALESOPS_DATA_DIR', '') or 'data') ~ '/lake')) -}}
+{%- endmacro %}
+
+
+{% macro lake_spark_type(lake_type) -%}
+    {%- set types = {
+        'VARCHAR': 'string', 'JSON': 'string', 'DOUBLE': 'double', 'BIGINT': 'bigint',
+        'INTEGER': 'int', 'BOOLEAN': 'boolean', 'DATE': 'date', 'TIMESTAMPTZ': 'timestamp'} -%}
+    {%- if lake_type | upper not in types -%}
+        {{ exceptions.raise_compiler_error('lake column type ' ~ lake_type ~ ' has no Spark type') }}
+    {%- endif -%}
+    {{- return(types[lake_type | upper]) -}}
+{%- endmacro %}
+
+
+{% macro lake_files_path(root, files) -%}
+    {#- One path for Spark's reader: a file, or a Hadoop glob `{a,b}` over several. -#}
+    {%- if files | length == 1 -%}
+        {{- return(root ~ '/' ~ files[0]) -}}
+    {%- endif -%}
+    {%- set ns = namespace(common=files[0].rsplit('/', 1)[0]) -%}
+    {%- for f in files if f.rsplit('/', 1)[0] != ns.common -%}
+        {{ exceptions.raise_compiler_error('lake table files span directories: ' ~ files | join(', ')) }}
+    {%- endfor -%}
+    {{- return(root ~ '/' ~ ns.common ~ '/{' ~ (files | map('replace', ns.common ~ '/', '') | join(',')) ~ '}') -}}
+{%- endmacro %}
+
+
+{% macro register_lake_sources() -%}
+    {%- if not execute or target.type != 'spark' -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set root = salesops.lake_root().rstrip('/') -%}
+    {%- set listing = run_query(
+        "select t.schema as schema_name, t.name as table_name, to_json(t.files) as files, "
+        ~ "to_json(t.columns) as columns from (select explode(tables) as t from json.`"
+        ~ root ~ "/manifest.json`)") -%}
+    {%- set schemas = [] -%}
+    {%- for row in listing -%}
+        {%- if row['schema_name'] not in schemas -%}
+            {%- do schemas.append(row['schema_name']) -%}
+            {%- do run_query('create database if not exists ' ~ adapter.quote(row['schema_name'])) -%}
+        {%- endif -%}
+        {%- set columns = fromjson(row['columns']) -%}
+        {%- set files = fromjson(row['files']) -%}
+        {%- set casts = [] -%}
+        {%- for column in columns -%}
+            {%- do casts.append('cast(' ~ adapter.quote(column['name']) ~ ' as '
+                ~ salesops.lake_spark_type(column['type']) ~ ') as ' ~ adapter.quote(column['name'])) -%}
+        {%- endfor -%}
+        {%- do run_query(
+            'create or replace view ' ~ adapter.quote(row['schema_name']) ~ '.' ~ adapter.quote(row['table_name'])
+            ~ ' as select ' ~ casts | join(', ') ~ ' from parquet.`'
+            ~ salesops.lake_files_path(root, files) ~ '`') -%}
+    {%- endfor -%}
+    {{- log('registered ' ~ (listing | length) ~ ' lake tables from ' ~ root, info=true) -}}
+    {{- return('') -}}
+{%- endmacro %}
