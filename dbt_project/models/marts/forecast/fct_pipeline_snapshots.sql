@@ -38,12 +38,16 @@ reconstructed as (
     from {{ ref('int_forecast_snapshot_dates') }} as dates
     inner join {{ ref('fct_opportunity_states') }} as states
         on
-            states.valid_from < cast({{ dbt.dateadd('day', 1, 'dates.snapshot_date') }}
-                as {{ dbt.type_timestamp() }})
+            states.valid_from < cast(
+                {{ dbt.dateadd('day', 1, 'dates.snapshot_date') }}
+                as {{ dbt.type_timestamp() }}
+            )
             and (
                 states.valid_to is null
-                or states.valid_to >= cast({{ dbt.dateadd('day', 1, 'dates.snapshot_date') }}
-                    as {{ dbt.type_timestamp() }})
+                or states.valid_to >= cast(
+                    {{ dbt.dateadd('day', 1, 'dates.snapshot_date') }}
+                    as {{ dbt.type_timestamp() }}
+                )
             )
     where
         states.status = 'open'
@@ -70,8 +74,8 @@ captured as (
 
 unioned as (
     {% if not is_incremental() %}
-        select * from reconstructed
-        union all
+    select * from reconstructed
+    union all
     {% endif %}
     select * from captured
 ),
