@@ -327,3 +327,50 @@ def test_small_org_quarterly_attainment_matches_truth(tmp_path_factory):
         assert ((e[column] - a[column]).abs() < 0.005).all(), column
     assert ((e.attainment - a.attainment).abs().fillna(0) <= 1e-9).all()
     assert (e.attainment.isna() == a.attainment.isna()).all()
+
+
+def test_sales_kpis_and_forecast_show_the_attainment_marts_quota(tiny_build):
+    """One quota per rep and quarter everywhere: HubSpot reps' seed quotas and the seed overrides
+    reach mart_sales_kpis and mart_forecast too, not only Salesforce's ForecastingQuota."""
+    con = connect(tiny_build.warehouse)
+    try:
+        mismatches = con.sql(
+            """
+            with attainment as (
+                select rep_id, fiscal_period as fiscal_quarter, quota_amount
+                from marts.mart_quota_attainment
+                where period_type = 'quarter' and quota_amount > 0
+            ),
+            kpis as (
+                select distinct rep_id, fiscal_quarter, quarter_quota_amount
+                from marts.mart_sales_kpis
+            )
+            select attainment.*, kpis.quarter_quota_amount
+            from attainment
+            inner join kpis using (rep_id, fiscal_quarter)
+            where abs(coalesce(kpis.quarter_quota_amount, 0) - attainment.quota_amount) >= 0.005
+            """
+        ).df()
+        hubspot_quota_in_kpis = con.execute(
+            """
+            select count(*) from marts.mart_sales_kpis
+            where rep_id like '10%' and quarter_quota_amount > 0
+            """
+        ).fetchone()[0]
+        forecast_quota = con.execute(
+            """
+            select forecast.fiscal_quarter, forecast.quota_amount, sum(attainment.quota_amount)
+            from marts.mart_forecast as forecast
+            inner join marts.mart_quota_attainment as attainment
+                on attainment.period_type = 'quarter'
+                and attainment.fiscal_period = forecast.fiscal_quarter
+            where forecast.level = 'company'
+            group by forecast.as_of_date, forecast.fiscal_quarter, forecast.quota_amount
+            having abs(forecast.quota_amount - sum(attainment.quota_amount)) >= 0.01
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    assert mismatches.empty, mismatches.to_string()
+    assert hubspot_quota_in_kpis > 0
+    assert not forecast_quota, forecast_quota

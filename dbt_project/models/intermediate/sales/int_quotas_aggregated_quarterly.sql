@@ -1,36 +1,27 @@
 {#-
-    Full (unramped) quota per rep and fiscal quarter in the corporate currency: Salesforce
-    ForecastingQuota rows summed by the fiscal quarter of their start date, converted at the
-    rate of that date. HubSpot has no quotas.
+    Full (unramped) quota per rep and fiscal quarter in the corporate currency: the monthly
+    quotas of int_quotas_allocated_monthly summed by quarter, so every mart that shows quota
+    (mart_sales_kpis, mart_forecast, mart_quota_attainment) agrees on one number with the same
+    source precedence (quota plan seed for HubSpot reps and overrides, then Salesforce
+    ForecastingQuota). Rounded to the cent: a quarter split into thirds sums back exactly.
 -#}
 
 with
 
-{% if source_enabled('salesforce') %}
-quotas as (
+monthly as (
     select
-        quotas.rep_id,
-        {{ fiscal_quarter_label('quotas.start_date') }} as fiscal_quarter,
-        {{ converted_amount('quotas.quota_amount', 'quotas.currency_code') }} as quota_amount
-    from {{ ref('stg_salesforce__forecasting_quotas') }} as quotas
-    {{ convert_currency_joins('quotas.currency_code', 'quotas.start_date') }}
+        rep_id,
+        fiscal_quarter,
+        quota_amount
+    from {{ ref('int_quotas_allocated_monthly') }}
 ),
-{% else %}
-quotas as (
-    select
-        cast(null as {{ dbt.type_string() }}) as rep_id,
-        cast(null as {{ dbt.type_string() }}) as fiscal_quarter,
-        cast(null as {{ type_double() }}) as quota_amount
-    {{ empty_relation_filter() }}
-),
-{% endif %}
 
 aggregated as (
     select
         rep_id,
         fiscal_quarter,
-        sum(quota_amount) as quota_amount
-    from quotas
+        {{ round_to_cents('sum(quota_amount)') }} as quota_amount
+    from monthly
     group by rep_id, fiscal_quarter
 )
 
