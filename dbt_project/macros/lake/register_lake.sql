@@ -5,9 +5,9 @@
     declared columns and the exact slice files that make up its committed content. A slice
     that no manifest names (a sync that crashed, or one still running) is never read.
     register_lake_sources() runs on-run-start on the spark target: it reads the manifest with
-    Spark's JSON reader and (re)creates one view per lake table, `<schema>.<table>` (raw_salesforce,
-    raw_hubspot, raw_google_ads, raw_meta, and forecast for the statistical forecast), over
-    exactly the listed files, each column cast to its declared type. Staging keeps reading them
+    Spark's JSON reader and (re)creates one external table per lake table, `<schema>.<table>`
+    (raw_salesforce, raw_hubspot, raw_google_ads, raw_meta, and forecast for the statistical
+    forecast), with the declared columns, over exactly the listed files. Staging keeps reading them
     through source() unchanged. On every other target it does nothing.
 
     Lake root: SALESOPS_LAKE_ROOT, default $SALESOPS_DATA_DIR/lake (CONFIG.md).
@@ -58,15 +58,19 @@
         {%- endif -%}
         {%- set columns = fromjson(row['columns']) -%}
         {%- set files = fromjson(row['files']) -%}
-        {%- set casts = [] -%}
+        {%- if not files -%}
+            {{ exceptions.raise_compiler_error('lake table ' ~ row['schema_name'] ~ '.' ~ row['table_name'] ~ ' lists no files') }}
+        {%- endif -%}
+        {%- set ddl = [] -%}
         {%- for column in columns -%}
-            {%- do casts.append('cast(' ~ adapter.quote(column['name']) ~ ' as '
-                ~ salesops.lake_spark_type(column['type']) ~ ') as ' ~ adapter.quote(column['name'])) -%}
+            {%- do ddl.append(adapter.quote(column['name']) ~ ' ' ~ salesops.lake_spark_type(column['type'])) -%}
         {%- endfor -%}
-        {%- do run_query(
-            'create or replace view ' ~ adapter.quote(row['schema_name']) ~ '.' ~ adapter.quote(row['table_name'])
-            ~ ' as select ' ~ casts | join(', ') ~ ' from parquet.`'
-            ~ salesops.lake_files_path(root, files) ~ '`') -%}
+        {%- set relation = adapter.quote(row['schema_name']) ~ '.' ~ adapter.quote(row['table_name']) -%}
+        {#- An external table with the declared schema over exactly the listed files: no schema
+            inference, and a column an older slice lacks reads as NULL. -#}
+        {%- do run_query('drop table if exists ' ~ relation) -%}
+        {%- do run_query('create table ' ~ relation ~ ' (' ~ ddl | join(', ') ~ ') using parquet options (path '
+            ~ "'" ~ salesops.lake_files_path(root, files) ~ "')") -%}
     {%- endfor -%}
     {{- log('registered ' ~ (listing | length) ~ ' lake tables from ' ~ root, info=true) -}}
     {{- return('') -}}

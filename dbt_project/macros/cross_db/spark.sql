@@ -1,0 +1,29 @@
+{#-
+    Spark SQL (dbt-spark, Spark 4 with ANSI mode off as dbt-spark sets it) implementations of the
+    cross-database macros of this folder. Spark's `timestamp` is an instant shown in the session
+    time zone (profiles.yml sets spark.sql.session.timeZone), so it plays the role of DuckDB's
+    company-local timestamp; `timestamp_ntz` (a naive value, e.g. from Fivetran) is read as UTC.
+-#}
+
+{% macro spark__to_local_timestamp(expr, source_dtype) -%}
+    {%- set dtype = source_dtype | lower -%}
+    {%- if 'timestamp_ntz' in dtype or 'without time zone' in dtype -%}
+        cast(convert_timezone('UTC', current_timezone(), {{ expr }}) as timestamp)
+    {%- elif 'timestamp' in dtype or 'date' in dtype -%}
+        cast({{ expr }} as timestamp)
+    {%- else -%}
+        {{ salesops.parse_iso_timestamp(expr) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__parse_iso_timestamp(expr) -%}
+    cast({{ expr }} as timestamp)
+{%- endmacro %}
+
+{% macro spark__parse_hubspot_datetime(expr) -%}
+    case
+        when {{ expr }} rlike '^[0-9]{10,}$'
+            then timestamp_millis(cast({{ expr }} as bigint))
+        else cast({{ expr }} as timestamp)
+    end
+{%- endmacro %}
