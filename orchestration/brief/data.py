@@ -414,7 +414,7 @@ def campaigns(con, marts: set[str], quarter: Quarter, limit: int = 10) -> list[C
         "coalesce(sum(opportunities), 0) AS opportunities, "
         "coalesce(sum(pipeline_amount), 0) AS pipeline, coalesce(sum(bookings_amount), 0) AS bookings "
         f"FROM marts.mart_campaign_performance WHERE {quarter_filter} "
-        "GROUP BY 1 ORDER BY spend DESC, bookings DESC LIMIT ?",
+        "GROUP BY 1 ORDER BY spend DESC, bookings DESC, name LIMIT ?",
         [*params, limit],
     )
     return [

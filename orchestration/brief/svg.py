@@ -51,7 +51,10 @@ def hbars(
 ) -> str:
     """Horizontal bars, one per row, optional per-row target ticks and a vertical reference line
     (e.g. 100 % attainment)."""
-    label_w, value_w, bar_h, gap, top = 220, 90, 18, 8, 8
+    # the label column fits the longest label (12 px sans: at most ~7.2 px a character)
+    longest = max((len(label[:34]) for label, _ in rows), default=0)
+    label_w = max(220, round(longest * 7.2) + 16)
+    value_w, bar_h, gap, top = 90, 18, 8, 8
     height = top + len(rows) * (bar_h + gap) + 22
     plot_w = width - label_w - value_w
     values = [v for _, v in rows] + [t for t in (targets or []) if t is not None]
