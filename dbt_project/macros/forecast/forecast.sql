@@ -6,9 +6,9 @@
 -#}
 {% macro forecast_age_bucket(created_date, on_date) -%}
     case
-        when {{ dbt.datediff(created_date, on_date, 'day') }} <= 30 then '000-030'
-        when {{ dbt.datediff(created_date, on_date, 'day') }} <= 90 then '031-090'
-        when {{ dbt.datediff(created_date, on_date, 'day') }} <= 180 then '091-180'
+        when {{ salesops.datediff(created_date, on_date, 'day') }} <= 30 then '000-030'
+        when {{ salesops.datediff(created_date, on_date, 'day') }} <= 90 then '031-090'
+        when {{ salesops.datediff(created_date, on_date, 'day') }} <= 180 then '091-180'
         else '181+'
     end
 {%- endmacro %}

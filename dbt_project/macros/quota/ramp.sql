@@ -18,7 +18,7 @@
 {#- Tenure month of the month starting on month_start: 1 = M1; 0 or less before M1; NULL
     without a hire date. -#}
 {% macro quota_tenure_month(hire_date_expr, month_start_expr) -%}
-    ({{ dbt.datediff(salesops.quota_counting_month(hire_date_expr), month_start_expr, 'month') }} + 1)
+    ({{ salesops.datediff(salesops.quota_counting_month(hire_date_expr), month_start_expr, 'month') }} + 1)
 {%- endmacro %}
 
 {#- True when the month starting on month_start counts towards the rep's quota: from M1 up to

@@ -21,7 +21,7 @@
     'unknown_period': "'unknown fiscal period: use a fiscal quarter (FY2026-Q1) or month "
                       ~ "(FY2026-M01) label'",
     'negative_quota': dbt.concat(["'negative or missing quota: quota_amount = '",
-                                  "coalesce(cast(@quota_amount as " ~ text ~ "), 'NULL')"]),
+                                  "coalesce(" ~ salesops.number_to_text('@quota_amount') ~ ", 'NULL')"]),
     'unknown_currency': dbt.concat(["'unknown currency '", '@currency_code']),
     'unknown_role': dbt.concat(["'unknown sales_role '", "coalesce(@sales_role, 'NULL')"]),
     'unknown_plan': dbt.concat(["'unknown plan_id '", "coalesce(@plan_id, 'NULL')"]),

@@ -62,7 +62,7 @@ measured as (
     select
         *,
         greatest(
-            {{ dbt.datediff(
+            {{ salesops.datediff(
                 'term_start_date', dbt.dateadd('day', 1, 'term_end_date'), 'month'
             ) }},
             1

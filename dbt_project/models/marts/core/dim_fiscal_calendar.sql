@@ -43,13 +43,13 @@ final as (
         month_start,
         cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start')) }} as date)
             as month_end,
-        {{ dbt.datediff('quarter_start', 'date_day', 'day') }}
+        {{ salesops.datediff('quarter_start', 'date_day', 'day') }}
         + 1 as day_of_quarter,
-        {{ dbt.datediff('quarter_start',
+        {{ salesops.datediff('quarter_start',
                         dbt.dateadd('month', 3, 'quarter_start'), 'day') }} as days_in_quarter,
-        {{ dbt.datediff('month_start', 'date_day', 'day') }}
+        {{ salesops.datediff('month_start', 'date_day', 'day') }}
         + 1 as day_of_month,
-        {{ dbt.datediff('month_start',
+        {{ salesops.datediff('month_start',
                         dbt.dateadd('month', 1, 'month_start'), 'day') }} as days_in_month
     from periods
 )

@@ -48,7 +48,7 @@ progress as (
         ) as is_won,
         case
             when leads.converted_date <= {{ as_of_date() }}
-                then {{ dbt.datediff('leads.created_date', 'leads.converted_date', 'day') }}
+                then {{ salesops.datediff('leads.created_date', 'leads.converted_date', 'day') }}
         end as days_lead_to_opportunity
     from leads
     inner join months

@@ -78,13 +78,13 @@ with_snapshot as (
                 then cast({{ dbt.dateadd('day', 1, 'periods.period_end') }} as {{ dbt.type_timestamp() }})  -- noqa: LT05
             else {{ as_of_end_timestamp() }}
         end as snapshot_end_at,
-        {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1  -- noqa: LT05
+        {{ salesops.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1  -- noqa: LT05
             as days_in_period,
         case
             when periods.period_start > {{ as_of_date() }} then 0
             when periods.period_end <= {{ as_of_date() }}
-                then {{ dbt.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1  -- noqa: LT05
-            else {{ dbt.datediff('periods.period_start', as_of_date(), 'day') }} + 1  -- noqa: LT05
+                then {{ salesops.datediff('periods.period_start', 'periods.period_end', 'day') }} + 1  -- noqa: LT05
+            else {{ salesops.datediff('periods.period_start', as_of_date(), 'day') }} + 1  -- noqa: LT05
         end as elapsed_days
     from periods
 ),

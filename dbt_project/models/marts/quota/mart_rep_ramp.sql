@@ -125,7 +125,7 @@ final as (
         coalesce(first_deal_date between period_start and period_end, false)
             as is_first_deal_month,
         first_deal_date,
-        {{ dbt.datediff('hire_date', 'first_deal_date', 'day') }} as days_to_first_deal  -- noqa: LT05
+        {{ salesops.datediff('hire_date', 'first_deal_date', 'day') }} as days_to_first_deal  -- noqa: LT05
     from joined
 )
 

@@ -118,7 +118,7 @@ final as (
         converted.opportunity_amount,
         case
             when converted.is_closed
-                then {{ dbt.datediff('converted.created_date', 'converted.close_date', 'day') }}
+                then {{ salesops.datediff('converted.created_date', 'converted.close_date', 'day') }}
         end as days_to_close,
 
         -- booleans
