@@ -52,6 +52,22 @@ if [ "$(id -u)" = 0 ]; then
   fi
 fi
 
+# The cluster lives in DIR, or (as root, when the owner cannot reach DIR, e.g. under pytest's
+# private 0700 temp directory) in a /tmp directory of its own whose path is kept in DIR/cluster.
+cluster_dir() {
+  if [ -f "$dir/cluster" ]; then
+    cat "$dir/cluster"
+  elif [ "$(id -u)" = 0 ] && ! runuser -u "$owner" -- test -w "$dir"; then
+    local private
+    private=$(mktemp -d /tmp/salesops-pg.XXXXXX)
+    chown "$owner" "$private"
+    echo "$private" >"$dir/cluster"
+    echo "$private"
+  else
+    echo "$dir"
+  fi
+}
+
 case "$cmd" in
   start)
     bindir=$(find_bindir)
@@ -69,28 +85,33 @@ case "$cmd" in
       exit 1
     fi
     mkdir -p "$dir"
-    chmod 0755 "$dir"
     if [ "$(id -u)" = 0 ]; then chown "$owner" "$dir"; fi
-    if [ ! -f "$dir/data/PG_VERSION" ]; then
-      as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    cluster=$(cluster_dir)
+    if [ ! -f "$cluster/data/PG_VERSION" ]; then
+      as_owner "$bindir/initdb" -D "$cluster/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
         --no-sync >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2
         exit 1
       }
     fi
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c TimeZone=UTC" \
+    as_owner "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 start \
+      -o "-p $port -k $cluster -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c TimeZone=UTC" \
       >&2 || {
-      cat "$dir/server.log" >&2
+      cat "$cluster/server.log" >&2
       exit 1
     }
     echo "$port"
     ;;
   stop)
     bindir=$(find_bindir)
-    if [ -f "$dir/data/postmaster.pid" ]; then
-      as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >&2
+    cluster=$dir
+    if [ -f "$dir/cluster" ]; then cluster=$(cat "$dir/cluster"); fi
+    if [ -f "$cluster/data/postmaster.pid" ]; then
+      as_owner "$bindir/pg_ctl" -D "$cluster/data" -m fast -w stop >&2
+    fi
+    if [ -f "$dir/cluster" ]; then
+      case "$cluster" in /tmp/salesops-pg.*) rm -rf "$cluster" ;; esac
     fi
     ;;
   *)

@@ -51,3 +51,16 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SALESOPS_DATA_DIR", str(tmp_path / "data"))
     (tmp_path / "data").mkdir()
     return tmp_path / "data"
+
+
+def pytest_sessionfinish(session):
+    """Stop the PostgreSQL server tests/engines started (in the xdist controller, or the only
+    process), after every worker is done with it."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    from tests.engines.postgres_support import stop_session_server
+
+    stop_session_server(factory.getbasetemp())

@@ -687,7 +687,7 @@ def stage_batch(
         landed, quarantined = con.execute(
             f"SELECT count(*) FILTER (WHERE {_ERROR} IS NULL), "
             f"count(*) FILTER (WHERE {_ERROR} IS NOT NULL) FROM {_STAGE}"
-        ).fetchone()
+        ).fetchall()[0]
         if landed + quarantined != batch.num_rows:  # a bug guard: never lose rows silently
             raise RuntimeError(f"staged {landed} + {quarantined} of {batch.num_rows}")
         bad: list[tuple[str | None, str, str]] = []
