@@ -1,0 +1,195 @@
+"""The tiny emulator org in a Parquet lake, and the dbt project built from it on Spark and DuckDB.
+
+One extract per test session (xdist workers share it, :func:`tests.dbt.conftest.shared`):
+
+* the emulator org over HTTP into the lake with ``salesops extract``'s code path
+  (``SALESOPS_DESTINATION=parquet``);
+* DuckDB: the lake's committed tables materialized into a DuckDB raw warehouse
+  (:func:`connectors.destinations.parquet.attach_lake`), then ``dbt build``;
+* Spark: ``dbt build --target spark`` straight over the lake (a local[2] session, its own
+  Derby metastore and warehouse directory), the marts read back from the Parquet files Spark
+  wrote.
+
+Both builds read the same raw rows, so any difference in the marts is the engines' doing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from connectors.destinations.parquet import attach_lake
+from tests.dbt.conftest import AS_OF, PROJECT_DIR, ROOT, SEED, DbtRun, run_dbt
+from tests.engines.compare import read_duckdb
+
+# The emulator's clean org: the marts are compared, not the defect handling (tests/quality).
+DIRTY_RATE = 0.0
+
+
+@dataclass
+class LakeOrg:
+    lake: Path
+    seconds: float
+
+
+@dataclass
+class EngineBuild:
+    engine: str
+    run: DbtRun
+    work_dir: Path
+    seconds: dict = field(default_factory=dict)
+    warehouse: Path | None = None  # DuckDB
+    spark_dir: Path | None = None  # Spark: metastore_db and warehouse/
+
+
+def extract_lake_org(directory: Path, *, scale: str = "tiny") -> LakeOrg:
+    """The emulator org over HTTP into ``directory/lake``."""
+    from connectors.extract import extract
+    from emulator.server import start_emulator
+    from tests.quality.support import emulator_env
+
+    lake = directory / "lake"
+    started = time.perf_counter()
+    with start_emulator(seed=SEED, scale=scale, as_of=AS_OF, dirty_rate=DIRTY_RATE) as running:
+        env = {
+            **os.environ,
+            **emulator_env(running),
+            "SALESOPS_DESTINATION": "parquet",
+            "SALESOPS_LAKE_ROOT": str(lake),
+        }
+        result = extract(env=env)
+        assert result.ok, result.errors
+    return LakeOrg(lake=lake, seconds=time.perf_counter() - started)
+
+
+def duckdb_build(org: LakeOrg, directory: Path) -> EngineBuild:
+    """The lake materialized into a DuckDB raw warehouse, then ``dbt build``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    warehouse = directory / "warehouse.duckdb"
+    started = time.perf_counter()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        attach_lake(con, org.lake, materialize=True)
+    landing = time.perf_counter() - started
+    run = run_dbt(["build"], warehouse=warehouse, work_dir=directory)
+    return EngineBuild(
+        "duckdb",
+        run,
+        directory,
+        seconds={"landing": landing, "dbt_build": run.seconds},
+        warehouse=warehouse,
+    )
+
+
+def run_dbt_spark(command: list[str], *, lake: Path, spark_dir: Path, work_dir: Path) -> DbtRun:
+    """One dbt command on the spark target over ``lake``; results as :func:`run_dbt`'s."""
+    target = work_dir / "target"
+    args = [
+        *command,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--log-format",
+        "json",
+        "--vars",
+        json.dumps({"as_of_date": AS_OF.isoformat()}),
+    ]
+    env = {
+        **os.environ,
+        "SALESOPS_DBT_TARGET": "spark",
+        "SALESOPS_LAKE_ROOT": str(lake),
+        "SALESOPS_SPARK_DIR": str(spark_dir),
+        "SALESOPS_TIMEZONE": "UTC",
+        "DO_NOT_TRACK": "1",
+    }
+    (target / "run_results.json").unlink(missing_ok=True)
+    started = time.perf_counter()
+    process = subprocess.run(
+        [sys.executable, "-m", "dbt.cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    warnings, errors = [], []
+    for line in process.stdout.splitlines():
+        try:
+            info = json.loads(line)["info"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if info.get("level") == "warn":
+            warnings.append(f"{info.get('name')}: {info.get('msg')}")
+        elif info.get("level") == "error":
+            errors.append(f"{info.get('name')}: {info.get('msg')}")
+    results = []
+    if (target / "run_results.json").exists():
+        for item in json.loads((target / "run_results.json").read_text())["results"]:
+            results.append((item["unique_id"], item["status"], item.get("message")))
+    return DbtRun(
+        args=args,
+        returncode=process.returncode,
+        seconds=seconds,
+        results=results,
+        warnings=warnings,
+        errors=errors,
+        output=process.stdout[-20000:] + process.stderr[-20000:],
+    )
+
+
+def spark_build(org: LakeOrg, directory: Path) -> EngineBuild:
+    directory.mkdir(parents=True, exist_ok=True)
+    spark_dir = directory / "spark"
+    run = run_dbt_spark(["build"], lake=org.lake, spark_dir=spark_dir, work_dir=directory)
+    return EngineBuild(
+        "spark", run, directory, seconds={"dbt_build": run.seconds}, spark_dir=spark_dir
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the marts
+# --------------------------------------------------------------------------------------------
+
+
+def duckdb_marts(build: EngineBuild, tables: list[str]) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(build.warehouse), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        return {table: read_duckdb(con, "marts", table) for table in tables}
+
+
+def spark_tables(build: EngineBuild) -> list[str]:
+    """The tables Spark wrote to its ``marts`` database (one directory each)."""
+    root = build.spark_dir / "warehouse" / "marts.db"
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def spark_marts(build: EngineBuild, tables: list[str]) -> dict[str, pd.DataFrame]:
+    """Tables Spark wrote to the ``marts`` database, read from the Parquet files it wrote
+    (``spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS``: UTC instants, which
+    :func:`tests.engines.compare.normalize` compares as naive UTC like DuckDB's)."""
+    root = build.spark_dir / "warehouse" / "marts.db"
+    frames = {}
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("CREATE SCHEMA marts")
+        for table in tables:
+            files = sorted(str(f) for f in (root / table).rglob("*.parquet"))
+            assert files, f"Spark wrote no Parquet file for marts.{table}"
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f'CREATE VIEW marts."{table}" AS SELECT * FROM read_parquet([{listing}])')
+            frames[table] = read_duckdb(con, "marts", table)
+    return frames

@@ -1,0 +1,68 @@
+"""Spark as an engine: the tiny emulator org extracted into the Parquet lake, the whole dbt
+project built and tested on Spark (``dbt build --target spark``: models, seeds, unit tests,
+data tests, contracts), and every mart table compared with DuckDB's build of the same lake.
+
+One lake and one build per engine per test session (shared by xdist workers). The Spark build
+runs a local[2] session with 2 shuffle partitions (profiles.yml).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dbt.conftest import PROJECT_DIR, shared
+from tests.engines.compare import compare_frames, mart_models
+from tests.engines.lake_support import (
+    duckdb_build,
+    duckdb_marts,
+    extract_lake_org,
+    spark_build,
+    spark_marts,
+    spark_tables,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def lake_org(tmp_path_factory):
+    return shared(tmp_path_factory, "engines_lake_org", extract_lake_org)
+
+
+@pytest.fixture(scope="session")
+def lake_duckdb(tmp_path_factory, lake_org):
+    return shared(tmp_path_factory, "engines_lake_duckdb", lambda tmp: duckdb_build(lake_org, tmp))
+
+
+@pytest.fixture(scope="session")
+def lake_spark(tmp_path_factory, lake_org):
+    return shared(tmp_path_factory, "engines_lake_spark", lambda tmp: spark_build(lake_org, tmp))
+
+
+def test_the_whole_project_builds_and_tests_on_duckdb_from_the_lake(lake_duckdb):
+    assert lake_duckdb.run.success, lake_duckdb.run.describe()
+
+
+def test_the_whole_project_builds_and_tests_on_spark(lake_spark):
+    run = lake_spark.run
+    assert run.success, run.describe()
+    statuses = {status for _, status, _ in run.results}
+    assert statuses <= {"success", "pass"}, run.describe()
+    kinds = {uid.split(".")[0] for uid, _, _ in run.results}
+    assert {"model", "seed", "test", "unit_test"} <= kinds
+    print(f"spark dbt build: {run.seconds:.0f}s, {len(run.results)} nodes")
+
+
+def test_every_mart_is_identical_on_spark_and_duckdb(lake_duckdb, lake_spark):
+    assert lake_duckdb.run.success and lake_spark.run.success
+    marts = mart_models(PROJECT_DIR)
+    assert len(marts) >= 20
+    assert spark_tables(lake_spark) == marts
+    duck = duckdb_marts(lake_duckdb, marts)
+    spark = spark_marts(lake_spark, marts)
+    problems = []
+    for table in marts:
+        assert len(duck[table]) == len(spark[table]), table
+        problems += compare_frames(table, {"duckdb": duck[table], "spark": spark[table]})
+    assert not problems, "\n".join(problems)
+    assert sum(len(frame) for frame in duck.values()) > 1000
