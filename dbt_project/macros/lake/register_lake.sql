@@ -50,8 +50,16 @@
         "select t.schema as schema_name, t.name as table_name, to_json(t.files) as files, "
         ~ "to_json(t.columns) as columns from (select explode(tables) as t from json.`"
         ~ root ~ "/manifest.json`)") -%}
+    {#- Only what the project reads: its sources, the raw_meta tables and the forecast. -#}
+    {%- set wanted = ['raw_meta.*', 'forecast.*'] -%}
+    {%- for source in graph.sources.values() -%}
+        {%- do wanted.append(source.schema ~ '.' ~ source.identifier) -%}
+    {%- endfor -%}
     {%- set schemas = [] -%}
-    {%- for row in listing -%}
+    {%- set ns = namespace(registered=0) -%}
+    {%- for row in listing
+        if (row['schema_name'] ~ '.' ~ row['table_name']) in wanted or (row['schema_name'] ~ '.*') in wanted -%}
+        {%- set ns.registered = ns.registered + 1 -%}
         {%- if row['schema_name'] not in schemas -%}
             {%- do schemas.append(row['schema_name']) -%}
             {%- do run_query('create database if not exists ' ~ adapter.quote(row['schema_name'])) -%}
@@ -72,6 +80,6 @@
         {%- do run_query('create table ' ~ relation ~ ' (' ~ ddl | join(', ') ~ ') using parquet options (path '
             ~ "'" ~ salesops.lake_files_path(root, files) ~ "')") -%}
     {%- endfor -%}
-    {{- log('registered ' ~ (listing | length) ~ ' lake tables from ' ~ root, info=true) -}}
+    {{- log('registered ' ~ ns.registered ~ ' of ' ~ (listing | length) ~ ' lake tables from ' ~ root, info=true) -}}
     {{- return('') -}}
 {%- endmacro %}
