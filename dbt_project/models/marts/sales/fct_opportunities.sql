@@ -118,7 +118,8 @@ final as (
         converted.opportunity_amount,
         case
             when converted.is_closed
-                then {{ salesops.datediff('converted.created_date', 'converted.close_date', 'day') }}
+                then
+                    {{ salesops.datediff('converted.created_date', 'converted.close_date', 'day') }}
         end as days_to_close,
 
         -- booleans
