@@ -449,11 +449,12 @@ def test_the_tiny_org_lands_in_the_lake_as_in_duckdb(emulator, tmp_path):
             ).fetchone()[0]
             assert diff == 0, f"{name} differs between the lake and DuckDB"
         assert con.execute("SELECT count(*) FROM raw_salesforce.opportunity").fetchone()[0] > 0
-        states = con.execute(
-            "SELECT source, stream, CAST(state AS VARCHAR) FROM raw_meta.stream_state "
-            "EXCEPT SELECT source, stream, CAST(state AS VARCHAR) FROM wh.raw_meta.stream_state"
-        ).fetchall()
-        assert states == []
+        # The same streams have state (its values hold server times, which differ by run).
+        streams = "SELECT source, stream FROM {}raw_meta.stream_state ORDER BY ALL"
+        assert (
+            con.execute(streams.format("")).fetchall()
+            == con.execute(streams.format("wh.")).fetchall()
+        )
     # A second run is incremental: nothing new to land, no version duplicated.
     versions = [n for n in raw if n.endswith("__versions")]
     before = {name: count(lake, name) for name in versions}
