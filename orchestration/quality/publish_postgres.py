@@ -252,13 +252,16 @@ def _schema_exists(cur, schema: str) -> bool:
 
 def swap(
     con: psycopg2.extensions.connection,
-    schemas: Iterable[str] = (MARTS, RESTRICTED),
+    readers: Mapping[str, str] | None = None,
     *,
     attempts: int = SWAP_ATTEMPTS,
 ) -> int:
-    """Rename ``<s>`` -> ``<s>_prev`` and ``<s>_next`` -> ``<s>`` for every schema in one
-    transaction; returns the attempts it took. Waits for readers, never interrupts them."""
-    schemas = list(schemas)
+    """Rename ``<s>`` -> ``<s>_prev`` and ``<s>_next`` -> ``<s>`` for every schema of
+    ``readers`` (schema -> the role that reads it) in one transaction; the role loses its
+    access to ``<s>_prev``. Returns the attempts it took. Waits for readers, never interrupts
+    them."""
+    readers = dict(readers or {MARTS: BI_ROLE, RESTRICTED: COMPENSATION_ROLE})
+    schemas = list(readers)
     for attempt in range(1, attempts + 1):
         try:
             with con.cursor() as cur:
@@ -288,6 +291,12 @@ def swap(
                         cur.execute(
                             sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                                 sql.Identifier(schema), sql.Identifier(schema + PREV)
+                            )
+                        )
+                        # The previous build is kept for rollback, not for reading.
+                        cur.execute(
+                            sql.SQL("REVOKE USAGE ON SCHEMA {} FROM {}").format(
+                                sql.Identifier(schema + PREV), sql.Identifier(readers[schema])
                             )
                         )
                     cur.execute(
@@ -348,7 +357,7 @@ def publish(
             )
         target.commit()
         source.rollback()
-        attempts = swap(target)
+        attempts = swap(target, {MARTS: bi_role, RESTRICTED: compensation_role})
     except BaseException:
         target.rollback()
         raise
@@ -358,12 +367,18 @@ def publish(
     return PublishedBuild(build_id, counts, private_counts, time.perf_counter() - started, attempts)
 
 
-def rollback(serving: PostgresConnection) -> None:
+def rollback(
+    serving: PostgresConnection,
+    *,
+    bi_role: str = BI_ROLE,
+    compensation_role: str = COMPENSATION_ROLE,
+) -> None:
     """Serve the previous build again: ``marts_prev`` and ``marts`` trade places."""
+    readers = {MARTS: bi_role, RESTRICTED: compensation_role}
     con = serving.connect(application_name="salesops-publish")
     try:
         with con.cursor() as cur:
-            for schema in (MARTS, RESTRICTED):
+            for schema, role in readers.items():
                 if not _schema_exists(cur, schema + PREV):
                     raise PostgresPublishError(
                         f"{schema + PREV} is missing: nothing to roll back to"
@@ -378,8 +393,13 @@ def rollback(serving: PostgresConnection) -> None:
                         sql.Identifier(schema + PREV), sql.Identifier(schema + NEXT)
                     )
                 )
+                cur.execute(
+                    sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                        sql.Identifier(schema + NEXT), sql.Identifier(role)
+                    )
+                )
         con.commit()
-        swap(con)
+        swap(con, readers)
     finally:
         con.close()
 
