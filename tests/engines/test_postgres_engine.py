@@ -8,6 +8,7 @@ dbt builds run side by side.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -302,3 +303,47 @@ def test_a_reader_during_repeated_swaps_never_errors_and_never_sees_a_mix(served
     assert not mixes, mixes[:5]
     assert any(b.startswith("half") for b in seen) and any(b.startswith("full") for b in seen)
     assert sum(seen.values()) > 20, seen
+
+
+# --------------------------------------------------------------------------------------------
+# The Python statistical forecast on each engine
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_statistical_forecast_writes_the_same_rows_to_each_engine(builds, tmp_path):
+    from orchestration.forecast import statistical
+    from orchestration.forecast.warehouse import forecast_connection
+
+    warehouse = tmp_path / "warehouse.duckdb"  # a copy: other tests read the shared build
+    shutil.copyfile(builds.warehouse, warehouse)
+    envs = {
+        "duckdb": {"SALESOPS_DBT_TARGET": "duckdb", "SALESOPS_WAREHOUSE": str(warehouse)},
+        "postgres": {"SALESOPS_DBT_TARGET": "postgres", **env_for(builds.postgres)},
+    }
+    for env in envs.values():
+        for _ in range(2):  # a rerun of the night replaces its rows
+            with forecast_connection(env=env) as con:
+                forecasts = statistical.run(con, AS_OF)
+        assert len(forecasts) > 0
+    pg = builds.postgres.connect()
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            con.execute("SET TimeZone = 'UTC'")
+            problems = []
+            tables = [
+                name
+                for (name,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'forecast'"
+                ).fetchall()
+            ]
+            assert "statistical_forecasts" in tables
+            for table in tables:
+                frames = {
+                    "duckdb": read_duckdb(con, "forecast", table),
+                    "postgres": read_postgres(pg, "forecast", table),
+                }
+                assert len(frames["postgres"]) > 0
+                problems += compare_frames(table, frames)
+    finally:
+        pg.close()
+    assert not problems, "\n".join(problems)

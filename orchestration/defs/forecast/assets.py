@@ -15,6 +15,7 @@ from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.quality.results import run_as_of
 from orchestration.defs.resources import WarehouseResource
 from orchestration.forecast import statistical
+from orchestration.forecast.warehouse import forecast_connection
 
 STATISTICAL_FORECAST_KEY = dg.AssetKey(["forecast", "statistical_forecasts"])
 
@@ -37,7 +38,8 @@ def statistical_forecasts(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     as_of = run_as_of(context)
-    with warehouse.connect(read_only=False) as con:
+    # the build warehouse of SALESOPS_DBT_TARGET: the DuckDB file or the PostgreSQL database
+    with forecast_connection(warehouse_path=warehouse.warehouse) as con:
         forecasts = statistical.run(con, as_of)
     company = forecasts[forecasts["level"] == "company"]
     context.log.info(f"statistical forecast as of {as_of}: {len(forecasts)} rows")

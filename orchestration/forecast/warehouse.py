@@ -1,0 +1,158 @@
+"""Where the Python forecast reads the marts and writes its tables, for each dbt target.
+
+The forecast code (:mod:`orchestration.forecast.statistical`) is written against a small part
+of the DuckDB connection API: ``execute(sql, params)`` with ``?`` placeholders returning
+something with ``.df()``, ``.fetchone()`` and ``.fetchall()``; ``register(name, frame)`` /
+``unregister(name)`` to insert a DataFrame with ``insert ... select ... from name``; DDL with
+the project's portable type names (``double``, ``varchar``, ``date``, ``integer``).
+:func:`forecast_connection` is the one way to get such a connection for the configured target
+(``SALESOPS_DBT_TARGET``):
+
+* ``duckdb``: the DuckDB warehouse file itself;
+* ``postgres``: :class:`PostgresForecastConnection` on the build database
+  (``SALESOPS_POSTGRES_*``), one transaction committed when the block ends, so a failed run
+  leaves the previous forecast untouched.
+
+Adding an engine (Spark: ``spark.sql(...).toPandas()`` for ``df()``,
+``createOrReplaceTempView`` for ``register``, ``insert overwrite`` instead of ``delete`` where
+there is no Delta) means one more class with these methods and one more branch in
+:func:`forecast_connection`; the forecast code does not change.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from salesops.config import ConfigError, load_settings
+
+_DOUBLE = re.compile(r"\bdouble\b(?!\s+precision)", re.IGNORECASE)
+_DDL = re.compile(r"^\s*(create|alter)\s", re.IGNORECASE)
+
+
+class _Result:
+    def __init__(self, columns: list[str], rows: list[tuple]):
+        self.columns = columns
+        self.rows = rows
+
+    def df(self) -> pd.DataFrame:
+        return pd.DataFrame.from_records(self.rows, columns=self.columns)
+
+    def fetchone(self) -> tuple | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple]:
+        return list(self.rows)
+
+
+def _pg_type(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(series):
+        return "bigint"
+    if pd.api.types.is_float_dtype(series):
+        return "double precision"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "timestamptz" if getattr(series.dtype, "tz", None) else "timestamp"
+    present = series.dropna()
+    if len(present) and all(
+        isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in present
+    ):
+        return "date"
+    return "text"
+
+
+class PostgresForecastConnection:
+    """The DuckDB connection subset of the module docstring, on a psycopg2 connection."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> _Result:
+        if _DDL.match(sql):
+            sql = _DOUBLE.sub("double precision", sql)
+        if params:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        with self.con.cursor() as cur:
+            cur.execute(sql, list(params) if params else None)
+            if cur.description is None:
+                return _Result([], [])
+            return _Result([d.name for d in cur.description], cur.fetchall())
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
+        with self.con.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+            cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            for row in frame.itertuples(index=False, name=None):
+                writer.writerow(["" if _missing(v) else _text(v) for v in row])
+            buffer.seek(0)
+            cur.copy_expert(f'COPY "{name}" FROM STDIN (FORMAT csv)', buffer)
+
+    def unregister(self, name: str) -> None:
+        with self.con.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)  # every digit: the forecast must not lose a cent on the way
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+@contextmanager
+def forecast_connection(
+    *, warehouse_path: Path | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """A connection to the build warehouse of ``SALESOPS_DBT_TARGET`` (module docstring)."""
+    env = os.environ if env is None else env
+    settings = load_settings(env)
+    if settings.dbt_target == "duckdb":
+        con = duckdb.connect(str(warehouse_path or settings.warehouse))
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    if settings.dbt_target == "postgres":
+        from connectors.destinations.postgres import PostgresConfigError, PostgresConnection
+
+        try:
+            target = PostgresConnection.from_env(env)
+        except PostgresConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        con = target.connect(application_name="salesops-forecast")
+        try:
+            yield PostgresForecastConnection(con)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+        return
+    raise ConfigError(
+        f"SALESOPS_DBT_TARGET={settings.dbt_target!r}: the statistical forecast has no writer "
+        "for this engine yet (orchestration/forecast/warehouse.py); use duckdb or postgres."
+    )
