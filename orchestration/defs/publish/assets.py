@@ -47,9 +47,11 @@ def build_publish_asset(
         context: dg.AssetExecutionContext, config: PublishConfig, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         settings = load_settings()
-        paths = publish.ServingPaths.from_settings(settings)
         as_of = run_as_of(context)
         run_id = run_id_of(context)
+        if settings.dbt_target == "postgres":
+            return _publish_postgres(context, settings, mart_names, restricted, run_id, as_of)
+        paths = publish.ServingPaths.from_settings(settings)
         result = publish.publish(
             warehouse.warehouse,
             paths,
@@ -89,6 +91,47 @@ def build_publish_asset(
         )
 
     return publish_marts
+
+
+def _publish_postgres(context, settings, mart_names, restricted, run_id, as_of):
+    """PostgreSQL: copy into marts_next, swap schemas (orchestration/quality/publish_postgres)."""
+    from connectors.destinations.postgres import PostgresConnection
+    from orchestration.quality import publish_postgres
+
+    build = PostgresConnection.from_env()
+    serving = publish_postgres.serving_connection(build)
+    result = publish_postgres.publish(
+        build,
+        serving,
+        mart_names,
+        restricted=restricted,
+        build_id=run_id,
+        run_id=run_id,
+        as_of=as_of,
+    )
+    outcome = CheckOutcome(
+        "publish",
+        "publish",
+        "publish",
+        message=(
+            f"published build {run_id} ({len(result.marts)} marts, "
+            f"{len(result.restricted_marts)} restricted) to {serving.describe()} by schema swap"
+        ),
+        metrics={"seconds": round(result.seconds, 3), "swap_attempts": result.swap_attempts},
+    )
+    status.record_outcomes(settings.status, run_id, as_of, [outcome])
+    context.log.info(outcome.message)
+    return dg.MaterializeResult(
+        metadata={
+            "build_id": run_id,
+            "as_of_date": as_of.isoformat(),
+            "serving_database": serving.describe(),
+            "marts": dg.MetadataValue.json(result.marts),
+            "restricted_marts": dg.MetadataValue.json(result.restricted_marts),
+            "rows": sum(result.marts.values()) + sum(result.restricted_marts.values()),
+            "seconds": round(result.seconds, 3),
+        }
+    )
 
 
 @dg.definitions
