@@ -187,3 +187,86 @@ def test_next_night_appends_and_a_rerun_gives_the_same_forecast(tiny_build, tmp_
     after = dict(past)
     assert after["reconstructed"] == before["reconstructed"]
     assert after["captured"] == 2 * before["captured"]  # open deals unchanged over one night
+
+
+def test_statistical_back_test_fills_the_accuracy_mart(tiny_build, tmp_path):
+    """The Python back-test (orchestration.forecast.statistical) written to the warehouse, then
+    mart_forecast_accuracy rebuilt: every method, statistical included, on the same quarters and
+    checkpoints; the statistical rows are the back-test's, against the same actual bookings. The
+    conversion back-test's rates learned up to the last ended quarter are today's rates."""
+    import datetime as dt
+    import shutil
+
+    import duckdb
+
+    from orchestration.forecast import statistical
+    from tests.dbt.conftest import run_dbt
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(tiny_build.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        statistical.run(con, AS_OF)
+    finally:
+        con.close()
+    run = run_dbt(
+        ["run", "--select", "int_forecast_conversion_rates_by_cutoff", "mart_forecast_accuracy"],
+        warehouse=warehouse,
+        work_dir=tmp_path,
+    )
+    assert run.success, run.describe()
+    con = connect(warehouse)
+    try:
+        methods = con.execute(
+            "select method, count(distinct fiscal_quarter) from marts.mart_forecast_accuracy "
+            "where level = 'company' and weeks_before_end = 4 group by 1"
+        ).fetchall()
+        mismatched = con.execute(
+            """
+            select a.fiscal_quarter, a.level, a.entity_id, a.weeks_before_end
+            from marts.mart_forecast_accuracy as a
+            left join forecast.statistical_backtest as b
+                on a.fiscal_quarter = b.fiscal_quarter and a.level = b.level
+                and a.entity_id = b.entity_id and a.weeks_before_end = b.weeks_before_end
+            left join marts.mart_forecast_accuracy as w
+                on w.method = 'weighted' and a.fiscal_quarter = w.fiscal_quarter
+                and a.level = w.level and a.entity_id = w.entity_id
+                and a.weeks_before_end = w.weeks_before_end
+            where a.method = 'statistical'
+              and (b.forecast_amount is distinct from a.forecast_amount
+                   or coalesce(w.actual_amount, 0) != a.actual_amount)
+            """
+        ).fetchall()
+        # the rates learned up to the last ended quarter are today's rates
+        last_cutoff = """
+            select ladder_stage, age_bucket, segment, observation_count, converted_count
+            from intermediate.int_forecast_conversion_rates_by_cutoff
+            where cutoff_date = (
+                select max(cutoff_date) from intermediate.int_forecast_conversion_rates_by_cutoff)
+        """
+        today = """
+            select ladder_stage, age_bucket, segment, observation_count, converted_count
+            from intermediate.int_forecast_conversion_rates
+        """
+        differ = con.execute(
+            f"({last_cutoff} except {today}) union all ({today} except {last_cutoff})"
+        ).fetchall()
+        checkpoint = con.execute(
+            "select min(checkpoint_date), max(checkpoint_date) from forecast.statistical_backtest"
+        ).fetchone()
+    finally:
+        con.close()
+    by_method = dict(methods)
+    assert set(by_method) == {
+        "commit",
+        "most_likely",
+        "best_case",
+        "weighted",
+        "conversion",
+        "statistical",
+    }
+    assert by_method["statistical"] >= by_method["weighted"] - 1  # the first has no history
+    assert not mismatched, mismatched[:5]
+    assert not differ, differ[:5]
+    assert checkpoint[1] < AS_OF and checkpoint[0] >= dt.date(2024, 1, 1)

@@ -1,12 +1,15 @@
 """The statistical forecast as an asset: Holt-Winters on quarterly bookings per hierarchy level
-(:mod:`orchestration.forecast.statistical`), written to ``forecast.statistical_forecasts``.
+(:mod:`orchestration.forecast.statistical`), written to ``forecast.statistical_forecasts``, and
+its back-test of every ended quarter at 1-13 weeks before its end, written to
+``forecast.statistical_backtest``.
 
-It reads the ``fct_opportunities`` and ``dim_reps`` marts and the fiscal calendar, so it runs
-after the dbt marts, in group ``marts`` and the ``warehouse`` pool (it writes the warehouse).
-``mart_forecast`` reads the latest run on or before its as-of date; it is not declared as a
-dependency of that model (it would be a cycle through the marts): a quarter's statistical
-forecast only uses ended quarters, so the previous night's run serves every day but the
-quarter's first.
+It reads the ``fct_opportunity_states`` and ``dim_reps`` marts and the fiscal calendar, so it
+runs after the dbt marts, in group ``marts`` and the ``warehouse`` pool (it writes the
+warehouse). ``mart_forecast`` and ``mart_forecast_accuracy`` read the latest run on or before
+their as-of date; the asset is not declared as their dependency (it would be a cycle through the
+marts), so they show the previous night's run: the forecast's closed-to-date part is then a day
+old, and on the very first night (no run yet) the statistical columns and accuracy rows are
+empty until the next build of those two models.
 """
 
 import dagster as dg
@@ -23,7 +26,7 @@ STATISTICAL_FORECAST_KEY = dg.AssetKey(["forecast", "statistical_forecasts"])
 @dg.asset(
     key=STATISTICAL_FORECAST_KEY,
     deps=[
-        dg.AssetKey(["marts", "fct_opportunities"]),
+        dg.AssetKey(["marts", "fct_opportunity_states"]),
         dg.AssetKey(["marts", "dim_reps"]),
     ],
     group_name="marts",
@@ -31,7 +34,8 @@ STATISTICAL_FORECAST_KEY = dg.AssetKey(["forecast", "statistical_forecasts"])
     kinds={"python", "duckdb"},
     description=(
         "Statistical forecast of the current and next fiscal quarter's bookings per hierarchy "
-        "level (Holt-Winters with quarterly seasonality, 80 % interval), read by mart_forecast."
+        "level (Holt-Winters with quarterly seasonality, 80 % interval), read by mart_forecast, "
+        "and its back-test of ended quarters, read by mart_forecast_accuracy."
     ),
 )
 def statistical_forecasts(

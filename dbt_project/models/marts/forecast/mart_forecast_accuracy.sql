@@ -5,11 +5,22 @@
     captured) against the quarter's actual bookings, at every hierarchy level (dim_reps on the
     as-of date). Closed = won deals closed in the quarter up to the checkpoint; actual = won
     deals closed in the quarter; both credited to the owner at close, open deals to their owner
-    at the checkpoint. The conversion method applies today's int_forecast_conversion_rates (in
-    sample: it has seen these quarters). The statistical method is not back-tested yet.
+    at the checkpoint. The conversion method applies the rates learned from the quarters ended
+    before the checkpoint (int_forecast_conversion_rates_by_cutoff: out of sample, never its
+    own quarter's outcomes); a checkpoint before any quarter ended has no conversion row. The
+    statistical method's forecasts come from the
+    Python back-test (table forecast.statistical_backtest, the latest run on or before the
+    as-of date, when that table exists): each made from the bookings known at the checkpoint
+    (closed to date + the historical remaining share x the series forecast of the quarter).
     error = F - A; absolute_percentage_error = |F - A| / |A| (NULL when A = 0);
     bias = (F - A) / A (NULL when A = 0).
 -#}
+
+{%- set backtest = none -%}
+{%- if var('forecast_statistical_enabled', true) -%}
+    {%- set backtest = adapter.get_relation(
+            database=target.database, schema='forecast', identifier='statistical_backtest') -%}
+{%- endif -%}
 
 with
 
@@ -50,12 +61,39 @@ measured_checkpoints as (
         )
 ),
 
+checkpoint_cutoffs as (
+    -- the rates a checkpoint may use: those of the last quarter ended before it
+    select
+        checkpoints.fiscal_quarter,
+        checkpoints.weeks_before_end,
+        max(ended.quarter_end) as cutoff_date
+    from measured_checkpoints as checkpoints
+    inner join quarters as ended
+        on checkpoints.checkpoint_date > ended.quarter_end
+    group by checkpoints.fiscal_quarter, checkpoints.weeks_before_end
+),
+
 reps as (
     select * from {{ ref('dim_reps') }}
 ),
 
 rates as (
-    select * from {{ ref('int_forecast_conversion_rates') }}
+    select * from {{ ref('int_forecast_conversion_rates_by_cutoff') }}
+),
+
+checkpoint_rates as (
+    -- checkpoints with learned rates (a conversion forecast)
+    select
+        checkpoint_cutoffs.fiscal_quarter,
+        checkpoint_cutoffs.weeks_before_end,
+        checkpoint_cutoffs.cutoff_date
+    from checkpoint_cutoffs
+    inner join rates
+        on
+            checkpoint_cutoffs.cutoff_date = rates.cutoff_date
+            and rates.ladder_stage = 'all'
+            and rates.age_bucket = 'all'
+            and rates.segment = 'all'
 ),
 
 opportunities as (
@@ -82,26 +120,33 @@ open_deals as (
             checkpoints.checkpoint_date = snapshots.snapshot_date
             and snapshots.close_date between checkpoints.quarter_start
             and checkpoints.quarter_end
+    left join checkpoint_cutoffs
+        on
+            checkpoints.fiscal_quarter = checkpoint_cutoffs.fiscal_quarter
+            and checkpoints.weeks_before_end = checkpoint_cutoffs.weeks_before_end
     left join opportunities
         on snapshots.opportunity_id = opportunities.opportunity_id
     left join reps
         on snapshots.owner_rep_id = reps.rep_id
     left join rates as cell_rate
         on
-            coalesce(snapshots.ladder_stage, 'unknown') = cell_rate.ladder_stage
+            checkpoint_cutoffs.cutoff_date = cell_rate.cutoff_date
+            and coalesce(snapshots.ladder_stage, 'unknown') = cell_rate.ladder_stage
             and {{ forecast_age_bucket('opportunities.created_date', 'snapshots.snapshot_date') }}
             = cell_rate.age_bucket
             and coalesce(reps.segment, 'unknown') = cell_rate.segment
             and cell_rate.observation_count >= {{ forecast_min_observations() }}
     left join rates as stage_rate
         on
-            coalesce(snapshots.ladder_stage, 'unknown') = stage_rate.ladder_stage
+            checkpoint_cutoffs.cutoff_date = stage_rate.cutoff_date
+            and coalesce(snapshots.ladder_stage, 'unknown') = stage_rate.ladder_stage
             and stage_rate.age_bucket = 'all'
             and stage_rate.segment = 'all'
             and stage_rate.observation_count >= {{ forecast_min_observations() }}
     left join rates as overall_rate
         on
-            overall_rate.ladder_stage = 'all'
+            checkpoint_cutoffs.cutoff_date = overall_rate.cutoff_date
+            and overall_rate.ladder_stage = 'all'
             and overall_rate.age_bucket = 'all'
             and overall_rate.segment = 'all'
     where snapshots.forecast_category != 'omitted'
@@ -161,34 +206,74 @@ leveled as (
 
 aggregated as (
     select
-        fiscal_quarter,
-        weeks_before_end,
-        level,
-        entity_id,
-        sum(actual_amount) as actual_amount,
-        sum(closed_won_amount + commit_amount) as commit_forecast,
-        sum(closed_won_amount + commit_amount + most_likely_amount) as most_likely_forecast,
-        sum(closed_won_amount + commit_amount + most_likely_amount + best_case_amount)
-            as best_case_forecast,
-        sum(closed_won_amount + weighted_amount) as weighted_forecast,
-        sum(closed_won_amount + conversion_amount) as conversion_forecast
+        leveled.fiscal_quarter,
+        leveled.weeks_before_end,
+        leveled.level,
+        leveled.entity_id,
+        sum(leveled.actual_amount) as actual_amount,
+        sum(leveled.closed_won_amount + leveled.commit_amount) as commit_forecast,
+        sum(leveled.closed_won_amount + leveled.commit_amount + leveled.most_likely_amount)
+            as most_likely_forecast,
+        sum(
+            leveled.closed_won_amount + leveled.commit_amount + leveled.most_likely_amount
+            + leveled.best_case_amount
+        ) as best_case_forecast,
+        sum(leveled.closed_won_amount + leveled.weighted_amount) as weighted_forecast,
+        -- NULL (no row) when no quarter had ended before the checkpoint: no rates learned yet
+        case
+            when max(checkpoint_rates.cutoff_date) is not null
+                then sum(leveled.closed_won_amount + leveled.conversion_amount)
+        end as conversion_forecast
     from leveled
-    group by fiscal_quarter, weeks_before_end, level, entity_id
+    left join checkpoint_rates
+        on
+            leveled.fiscal_quarter = checkpoint_rates.fiscal_quarter
+            and leveled.weeks_before_end = checkpoint_rates.weeks_before_end
+    group by leveled.fiscal_quarter, leveled.weeks_before_end, leveled.level, leveled.entity_id
 ),
 
 methods as (
     {%- for method in ['commit', 'most_likely', 'best_case', 'weighted', 'conversion'] %}
     select
-        fiscal_quarter,
-        level,
-        entity_id,
+        aggregated.fiscal_quarter,
+        aggregated.level,
+        aggregated.entity_id,
         '{{ method }}' as method, -- noqa: RF04
-        weeks_before_end,
-        {{ method }}_forecast as forecast_amount,
-        actual_amount
+        aggregated.weeks_before_end,
+        aggregated.{{ method }}_forecast as forecast_amount,
+        aggregated.actual_amount
     from aggregated
+    where aggregated.{{ method }}_forecast is not null
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+    {% if backtest is not none %}
+    union all
+    select
+        statistical.fiscal_quarter,
+        statistical.level,
+        statistical.entity_id,
+        'statistical' as method, -- noqa: RF04
+        statistical.weeks_before_end,
+        statistical.forecast_amount,
+        -- an entity without any deal at the checkpoint has no aggregated row: it booked 0
+        coalesce(aggregated.actual_amount, 0) as actual_amount
+    from {{ backtest }} as statistical
+    inner join measured_checkpoints as checkpoints
+        on
+            statistical.fiscal_quarter = checkpoints.fiscal_quarter
+            and statistical.weeks_before_end = checkpoints.weeks_before_end
+    left join aggregated
+        on
+            statistical.fiscal_quarter = aggregated.fiscal_quarter
+            and statistical.weeks_before_end = aggregated.weeks_before_end
+            and statistical.level = aggregated.level
+            and statistical.entity_id = aggregated.entity_id
+    where statistical.as_of_date = (
+            select max(runs.as_of_date)
+            from {{ backtest }} as runs
+            where runs.as_of_date <= {{ as_of_date() }}
+        )
+    {% endif %}
 ),
 
 final as (
