@@ -31,9 +31,10 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) -C dbt_project lint
 
 test: setup lint
-	bash scripts/system-packages.sh
+	bash scripts/system-packages.sh chromium
 	$(BIN)/pytest -n 2 --durations=25
 
 dev: setup
