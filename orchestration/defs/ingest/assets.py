@@ -19,12 +19,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from connectors.destinations import DuckDBDestination
+from connectors.destinations.factory import destination_from_env
 from connectors.http import FatalApiError
 from connectors.streams import Source, StreamRun, sync_source
 from orchestration.defs.ingest.tables import SOURCE_TABLES, SourceTables
 from orchestration.defs.resources import SourceResource, WarehouseResource, source_resource_key
-from salesops.config import ConfigError
+from salesops.config import ConfigError, load_settings
 
 INGEST_GROUP = "ingest"
 WAREHOUSE_POOL = "warehouse"
@@ -76,12 +76,23 @@ def stream_metadata(run: StreamRun, sync_id: str) -> dict:
 
 def _sync_log(warehouse: Path, sync_id: str) -> dict[str, dict]:
     """Per-table counts of one sync (``raw_meta.sync_log``): related tables have no StreamRun."""
-    with duckdb.connect(str(warehouse)) as con:
-        rows = con.execute(
-            "SELECT stream, inserted, updated, deleted, records_quarantined, records_fetched "
-            "FROM raw_meta.sync_log WHERE sync_id = ?",
-            [sync_id],
-        ).fetchall()
+    query = (
+        "SELECT stream, inserted, updated, deleted, records_quarantined, records_fetched "
+        "FROM raw_meta.sync_log WHERE sync_id = ?"
+    )
+    if load_settings().destination == "postgres":
+        from connectors.destinations.postgres import PostgresConnection
+
+        con = PostgresConnection.from_env().connect()
+        try:
+            with con.cursor() as cur:
+                cur.execute(query.replace("?", "%s"), [sync_id])
+                rows = cur.fetchall()
+        finally:
+            con.close()
+    else:
+        with duckdb.connect(str(warehouse)) as con:
+            rows = con.execute(query, [sync_id]).fetchall()
     return {
         r[0]: {
             "rows_fetched": r[5],
@@ -109,7 +120,7 @@ def sync(
     """Sync ``streams`` of ``source`` into ``warehouse`` in one sync; returns the stream runs
     and the sync id."""
     specs = source.streams(streams)
-    destination = DuckDBDestination(warehouse, clock=_server_clock(source))
+    destination = destination_from_env(clock=_server_clock(source), warehouse=warehouse)
     with destination.open_sync(source.name) as open_sync:
         sync_id = open_sync.sync_id
 
