@@ -71,16 +71,10 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
     data = {c: [_scalar(v) for v in frame[c].tolist()] for c in frame.columns}
     for column, values in data.items():
         present = [v for v in values if v is not None]
-        # An integer column with NULLs comes back as floats from some drivers.
-        if (
-            present
-            and all(isinstance(v, float) for v in present)
-            and all(v.is_integer() for v in present)
-        ):
-            continue
-        if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-            if any(isinstance(v, float) for v in present):
-                data[column] = [None if v is None else float(v) for v in values]
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
+        # A column of ints and floats (an int column with NULLs from some drivers): floats.
+        if present and numbers and any(isinstance(v, float) for v in present):
+            data[column] = [None if v is None else float(v) for v in values]
     # object dtype: pandas would turn None back into NaN in a numeric column
     return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()})
 
