@@ -34,9 +34,11 @@ def _publish(args) -> int:
     from salesops.config import load_settings
 
     settings = load_settings()
-    paths = publish.ServingPaths.from_settings(settings)
     if args.to and not args.rollback:
         raise ValueError("--to needs --rollback")
+    if settings.dbt_target == "postgres":
+        return _publish_postgres(args)
+    paths = publish.ServingPaths.from_settings(settings)
     if args.rollback:
         try:
             result = publish.rollback(paths, to=args.to)
@@ -62,4 +64,37 @@ def _publish(args) -> int:
             f"run {(entry.get('run_id') or '-')[:8]}  {len(marts)} marts  "
             f"{sum(marts.values()):,} rows"
         )
+    return 0
+
+
+def _publish_postgres(args) -> int:
+    """PostgreSQL keeps two builds: ``marts`` (served) and ``marts_prev``; a rollback swaps them
+    (docs/scale-out.md)."""
+    from connectors.destinations.postgres import PostgresConnection
+    from orchestration.quality import publish_postgres
+
+    serving = publish_postgres.serving_connection(PostgresConnection.from_env())
+    if args.to:
+        print("salesops publish: PostgreSQL keeps one previous build; omit --to", file=sys.stderr)
+        return 1
+    if args.rollback:
+        try:
+            publish_postgres.rollback(serving)
+        except publish_postgres.PostgresPublishError as exc:
+            print(f"salesops publish: {exc}", file=sys.stderr)
+            return 1
+    con = serving.connect()
+    try:
+        build = publish_postgres.served_build(con)
+    finally:
+        con.close()
+    if build is None:
+        print(f"no published build in {serving.describe()} yet")
+        return 0
+    marts = build["marts"] or {}
+    print(
+        f"{'rolled back: ' if args.rollback else ''}{serving.describe()} serves build "
+        f"{build['build_id']} as of {build['as_of_date'] or '-'}: {len(marts)} marts, "
+        f"{sum(marts.values()):,} rows"
+    )
     return 0
