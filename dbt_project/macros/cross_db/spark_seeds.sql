@@ -1,11 +1,39 @@
 {#-
-    Seeds on Spark. The seed files declare portable column types (`text`, `integer`, `boolean`);
-    Spark has no `text`, so these copies of dbt-spark's seed macros translate a declared type
-    through spark_seed_type() and are otherwise dbt-spark's own.
+    Declared types on Spark. Seeds and model contracts declare the types DuckDB and PostgreSQL
+    share (`text`, `float8`, `bigint`, `integer`, `boolean`, `date`, `timestamp`); Spark has no
+    `text` or `float8`. spark_type() translates them, and is applied where dbt turns a declared
+    type into SQL: `cast` (contracts compare the model's columns with
+    `select cast(null as <declared type>)`) and these copies of dbt-spark's seed macros, which
+    are otherwise dbt-spark's own.
 -#}
-{% macro spark_seed_type(type) -%}
-    {%- set aliases = {'text': 'string', 'varchar': 'string'} -%}
+{% macro spark_type(type) -%}
+    {%- set aliases = {
+        'text': 'string', 'varchar': 'string', 'float8': 'double',
+        'double precision': 'double', 'float4': 'float', 'int8': 'bigint', 'int4': 'int',
+        'timestamptz': 'timestamp', 'timestamp with time zone': 'timestamp',
+        'timestamp without time zone': 'timestamp'} -%}
     {{- return(aliases.get(type | lower | trim, type)) -}}
+{%- endmacro %}
+
+
+{% macro spark__cast(expression, data_type) -%}
+    cast({{ expression }} as {{ salesops.spark_type(data_type) }})
+{%- endmacro %}
+
+
+{#- dbt-spark's session method substitutes seed values into the SQL without escaping quotes
+    (a currency named Pa'anga breaks the insert), so values are rendered here as escaped
+    literals instead of bindings. -#}
+{% macro spark_seed_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is boolean -%}
+        {{ 'true' if value else 'false' }}
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        '{{ value | string | replace('\\', '\\\\') | replace("'", "\\'") }}'
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -14,23 +42,19 @@
   {% set column_override = model['config'].get('column_types', {}) %}
   {% set statements = [] %}
   {% for chunk in agate_table.rows | batch(batch_size) %}
-      {% set bindings = [] %}
-      {% for row in chunk %}
-          {% do bindings.extend(row) %}
-      {% endfor %}
       {% set sql %}
           insert into {{ this.render() }} values
           {% for row in chunk -%}
               ({%- for col_name in agate_table.column_names -%}
                   {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
-                  {%- set type = salesops.spark_seed_type(column_override.get(col_name, inferred_type)) -%}
-                    cast({{ get_binding_char() }} as {{type}})
+                  {%- set type = salesops.spark_type(column_override.get(col_name, inferred_type)) -%}
+                    cast({{ salesops.spark_seed_literal(row[loop.index0]) }} as {{type}})
                   {%- if not loop.last%},{%- endif %}
               {%- endfor -%})
               {%- if not loop.last%},{%- endif %}
           {%- endfor %}
       {% endset %}
-      {% do adapter.add_query(sql, bindings=bindings, abridge_sql_log=True) %}
+      {% do adapter.add_query(sql, abridge_sql_log=True) %}
       {% if loop.index0 == 0 %}
           {% do statements.append(sql) %}
       {% endif %}
@@ -46,7 +70,7 @@
     create table {{ this.render() }} (
         {%- for col_name in agate_table.column_names -%}
             {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
-            {%- set type = salesops.spark_seed_type(column_override.get(col_name, inferred_type)) -%}
+            {%- set type = salesops.spark_type(column_override.get(col_name, inferred_type)) -%}
             {%- set column_name = (col_name | string) -%}
             {{ adapter.quote_seed_column(column_name, quote_seed_column) }} {{ type }} {%- if not loop.last -%}, {%- endif -%}
         {%- endfor -%}
