@@ -1,7 +1,7 @@
 {#-
     One row per CRM user who ever owned a record (an opportunity now or in its history, an
-    account, a lead or an activity) or manages someone: Salesforce users and HubSpot owners,
-    current attributes, with the manager's name.
+    account, a lead or an activity), carried a quota, or manages someone: Salesforce users and
+    HubSpot owners, current attributes, with the manager's name.
 -#}
 
 with
@@ -20,6 +20,9 @@ record_owners as (
     select owner_rep_id from {{ ref('int_leads_unioned') }}
     union
     select rep_id from {{ ref('int_activities_unioned') }}
+    union
+    -- a newly hired rep has a quota (and attainment rows) before owning anything
+    select rep_id from {{ ref('int_quotas_allocated_monthly') }}
 ),
 
 managers as (
