@@ -20,8 +20,8 @@ Publish (:func:`publish`)
        schemas and SELECT on the tables to the role that may read them. Committed, but
        invisible to BI: the role has no access to ``*_next`` until it is renamed.
     2. **Audit**: row counts in ``*_next`` equal the build's; otherwise nothing is swapped.
-    3. **Swap**, one transaction: lock the served tables (ACCESS EXCLUSIVE, with a short
-       ``lock_timeout`` so that the *publisher* waits and retries, never a reader), drop
+    3. **Swap**, one transaction: lock the served tables (ACCESS EXCLUSIVE, publication table
+       first; the *publisher* waits and retries, never a reader), drop
        ``marts_prev``, rename ``marts`` -> ``marts_prev`` and ``marts_next`` -> ``marts`` (and
        the same for the restricted schemas). Privileges belong to the schema and tables, so
        the grants made in step 1 are live the moment the rename commits.
@@ -60,8 +60,10 @@ PREV = "_prev"
 PUBLICATION_TABLE = "salesops_publication"
 BI_ROLE = "salesops_bi"
 COMPENSATION_ROLE = "salesops_compensation"
-LOCK_TIMEOUT = "200ms"  # below deadlock_timeout (1 s): the swap gives way, not the reader
-SWAP_ATTEMPTS = 300
+# The swap queues for its locks (readers arriving later queue behind it, so it is not starved)
+# but gives up after this long and retries, so a very long reader only delays the publish.
+LOCK_TIMEOUT = "10s"
+SWAP_ATTEMPTS = 60
 SPOOL_BYTES = 64 * 1024 * 1024
 
 
@@ -266,13 +268,15 @@ def swap(
         try:
             with con.cursor() as cur:
                 cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                locked = []
-                for schema in schemas:
-                    for name in (schema, schema + PREV):
-                        locked += [
-                            sql.SQL("{}.{}").format(sql.Identifier(name), sql.Identifier(t))
-                            for t in _tables(cur, name)
-                        ]
+                # The publication table first: readers read it first, so a reader holding any
+                # mart holds it too, the swap then waits before holding anything, and no
+                # deadlock can form. (If one does, PostgreSQL aborts the swap, which waited
+                # first, and the swap retries; the reader goes on.)
+                names = [(n, t) for s in schemas for n in (s, s + PREV) for t in _tables(cur, n)]
+                names.sort(key=lambda item: item[1] != PUBLICATION_TABLE)
+                locked = [
+                    sql.SQL("{}.{}").format(sql.Identifier(n), sql.Identifier(t)) for n, t in names
+                ]
                 if locked:
                     cur.execute(
                         sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
@@ -308,7 +312,7 @@ def swap(
             return attempt
         except (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected):
             con.rollback()
-            time.sleep(min(0.05 * attempt, 1.0))
+            time.sleep(0.05)
         except BaseException:
             con.rollback()
             raise

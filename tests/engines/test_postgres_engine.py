@@ -347,3 +347,19 @@ def test_the_statistical_forecast_writes_the_same_rows_to_each_engine(builds, tm
     finally:
         pg.close()
     assert not problems, "\n".join(problems)
+
+
+def test_salesops_publish_shows_and_rolls_back_the_served_build(served, monkeypatch, capsys):
+    from salesops.cli import main as cli_main
+
+    for name, value in env_for(served.build).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SALESOPS_DBT_TARGET", "postgres")
+    monkeypatch.setenv("SALESOPS_POSTGRES_SERVING_DBNAME", served.serving.dbname)
+    publish_postgres.publish(
+        served.build, served.serving, served.marts, restricted=served.restricted, build_id="cli"
+    )
+    assert cli_main(["publish"]) == 0
+    assert "serves build cli" in capsys.readouterr().out
+    assert cli_main(["publish", "--rollback"]) == 0
+    assert "serves build cli" not in capsys.readouterr().out
