@@ -121,9 +121,13 @@ def ensure_roles(
     """Create the group roles (NOLOGIN; grant them to login users) and let them connect."""
     with con.cursor() as cur:
         for role in (bi_role, compensation_role):
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+            # Roles are global to the server: two publishers may race to create one.
+            cur.execute(
+                sql.SQL(
+                    "DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION "
+                    "WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                ).format(sql.Identifier(role))
+            )
             cur.execute(
                 sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
                     sql.Identifier(con.info.dbname), sql.Identifier(role)
