@@ -34,6 +34,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +52,15 @@ SEED = 42
 SOURCES = ("salesforce", "hubspot", "google_ads")
 PEER_OBJECTS = ("Opportunity", "Task")
 STAGES = ("extract", "raw_gate", "dbt_build", "mart_gate", "publish")
-SCHEMA_VERSION = 1
+# The engines part: the same pipeline on each engine of issue 11, each on a fresh data dir.
+ENGINES = {
+    # engine: (SALESOPS_DESTINATION, SALESOPS_DBT_TARGET)
+    "duckdb": ("duckdb", "duckdb"),
+    "postgres": ("postgres", "postgres"),
+    "spark": ("parquet", "spark"),
+}
+ENGINE_STAGES = ("extract", "dbt_build", "forecast")
+SCHEMA_VERSION = 2
 # Keys every result file has (the smoke test checks a payload against this).
 REQUIRED_KEYS = {
     "schema_version": int,
@@ -68,6 +77,7 @@ REQUIRED_KEYS = {
     "dbt_overhead": dict,
     "dagster_overhead": dict,
     "gates": dict,
+    "engines": dict,
     "missing": list,
 }
 MARK = "@@bench "
@@ -129,7 +139,64 @@ def validate(payload: Mapping[str, Any]) -> list[str]:
                 problems.append(f"extraction row {row.get('client')}/{row.get('stream')}: no {key}")
     if "avg1" not in (payload.get("load") or {}).get("before", {}):
         problems.append("load.before.avg1: missing")
+    for name, engine in (payload.get("engines") or {}).items():
+        for key in ("ok", "destination", "dbt_target", "wall_s", "cpu_s", "stages", "dbt_errors"):
+            if key not in engine:
+                problems.append(f"engines.{name}: no {key}")
     return problems
+
+
+def engine_rows(engines: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
+    """The engines table: one row per stage of each engine, then the engine's total."""
+    rows: list[list[Any]] = []
+    for name, e in engines.items():
+        for stage, s in (e.get("stages") or {}).items():
+            rows.append(
+                [
+                    name,
+                    stage,
+                    s.get("ok"),
+                    s.get("wall_s"),
+                    s.get("cpu_s"),
+                    s.get("peak_rss_mb"),
+                    stage_note(stage, s),
+                ]
+            )
+        errors = e.get("dbt_errors") or []
+        note = [f"{e.get('destination')} -> dbt --target {e.get('dbt_target')}"]
+        note.append(f"dbt errors {len(errors)}" + (f" ({', '.join(errors[:3])})" if errors else ""))
+        if e.get("server_cpu_s") is not None:
+            note.append(f"+ PostgreSQL server CPU {fmt(e['server_cpu_s'])} s")
+        if e.get("error"):
+            note.append(str(e["error"]))
+        rows.append(
+            [
+                name,
+                "total",
+                e.get("ok"),
+                e.get("wall_s"),
+                e.get("cpu_s"),
+                e.get("peak_rss_mb"),
+                "; ".join(note),
+            ]
+        )
+    return rows
+
+
+def stage_note(stage: str, s: Mapping[str, Any]) -> str:
+    d = s.get("data") or {}
+    if not s.get("ok"):
+        why = d.get("error") or s.get("why") or f"exit {s.get('exit_code')}"
+        return f"FAILED: {why}"
+    if stage == "extract":
+        runs = d.get("runs") or []
+        fetched = sum(r.get("fetched", 0) for r in runs)
+        return f"{fetched:,} records, {len(runs)} streams, {rate(fetched, s.get('wall_s'))} rec/s"
+    if stage == "dbt_build":
+        return f"{d.get('nodes', '-')} nodes" + (f"; {d['note']}" if d.get("note") else "")
+    if stage == "forecast":
+        return f"{d.get('rows', '-')} forecast rows ({d.get('where', '')})"
+    return ""
 
 
 def markdown(payload: Mapping[str, Any]) -> str:
@@ -239,6 +306,12 @@ def markdown(payload: Mapping[str, Any]) -> str:
                 rows,
             )
         )
+        failed = [(n, s) for n, s in stages.items() if not s.get("ok")]
+        failed += [("Dagster nightly_refresh", dag)] if dag and not dag.get("ok") else []
+        out += [""] if failed else []
+        out += [
+            f"- {n}: FAILED: {s.get('why') or 'exit ' + str(s.get('exit_code'))}" for n, s in failed
+        ]
     d = payload["dbt_overhead"]
     out += ["", "## dbt overhead: `dbt build` vs. its compiled SQL in one DuckDB connection", ""]
     out.append(
@@ -296,6 +369,17 @@ def markdown(payload: Mapping[str, Any]) -> str:
             ],
         )
     )
+    out += ["", "## Each engine end to end (fresh data dir, same emulator)", ""]
+    engines = payload.get("engines") or {}
+    if engines:
+        out.append(
+            md_table(
+                ["engine", "stage", "ok", "wall s", "CPU s", "peak RSS MB", "note"],
+                engine_rows(engines),
+            )
+        )
+    else:
+        out.append("Not measured (see below).")
     gates = payload["gates"]
     out += ["", "## Quality gates per million rows", ""]
     out.append(
@@ -332,20 +416,50 @@ def loadavg() -> dict[str, float]:
 
 
 def run_measured(
-    cmd: list[str], env: Mapping[str, str], cwd: Path = ROOT, log: Path | None = None
+    cmd: list[str],
+    env: Mapping[str, str],
+    cwd: Path = ROOT,
+    log: Path | None = None,
+    timeout: float | None = None,
 ) -> dict:
     """Run ``cmd``; wall, CPU (user + system, its reaped descendants included) and peak RSS
-    (the largest of the process and its descendants) from ``wait4``, plus its ``@@bench`` JSON."""
+    (the largest of the process and its descendants) from ``wait4``, plus its ``@@bench`` JSON.
+
+    The child gets a session of its own; past ``timeout`` seconds its whole process group is
+    killed (a JVM or Dagster's step processes included) and the result says so (``why``)."""
     start = time.perf_counter()
+    timed_out = threading.Event()
     with open(log or os.devnull, "w") as err:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=err, text=True
+            cmd,
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            start_new_session=True,
         )
         peaks = {"hwm": 0.0, "tree": 0.0}
         watcher = threading.Thread(target=_watch_rss, args=(proc.pid, peaks), daemon=True)
         watcher.start()
+        timer = None
+        if timeout:
+
+            def kill() -> None:
+                timed_out.set()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+
+            timer = threading.Timer(timeout, kill)
+            timer.daemon = True
+            timer.start()
         out = proc.stdout.read() if proc.stdout else ""
         _, status, usage = os.wait4(proc.pid, 0)
+        if timer:
+            timer.cancel()
+        if timed_out.is_set():  # the group's survivors (grandchildren) too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
         watcher.join(timeout=2)
         err.write("\n--- stdout ---\n" + out)
     wall = time.perf_counter() - start
@@ -354,8 +468,14 @@ def run_measured(
     for line in out.splitlines():
         if line.startswith(MARK):
             data.update(json.loads(line[len(MARK) :]))
+    why = None
+    if timed_out.is_set():
+        why = f"killed after the {timeout:.0f} s timeout"
+    elif code != 0 or data.get("error"):
+        why = data.get("error") or _last_error_line(log) or f"exit {code}"
     return {
-        "ok": code == 0 and not data.get("error"),
+        "why": why,
+        "ok": code == 0 and not data.get("error") and not timed_out.is_set(),
         "exit_code": code,
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
@@ -367,6 +487,38 @@ def run_measured(
         "data": data,
         "stdout_tail": out[-2000:] if code else "",
     }
+
+
+def _last_error_line(log: Path | None) -> str | None:
+    """The last line of a failed child's log that names an error (for the tables' "why")."""
+    if not log or not log.exists():
+        return None
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if re.search(r"error|exception|failed|traceback", line, re.IGNORECASE):
+            return line[:300]
+    return None
+
+
+def proc_cpu_s(pid: int) -> float | None:
+    """CPU seconds of a process and its reaped children plus its live children (``/proc``);
+    for a server that is not our child (the PostgreSQL postmaster and its backends)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(p: int, reaped: bool) -> float:
+        try:
+            parts = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        # after the ")": state is [0]; utime, stime, cutime, cstime are [11]..[14]
+        used = int(parts[11]) + int(parts[12])
+        if reaped:
+            used += int(parts[13]) + int(parts[14])
+        return used / ticks
+
+    if not Path(f"/proc/{pid}").exists():
+        return None
+    return round(fields(pid, True) + sum(fields(c, False) for c in _descendants(pid)), 2)
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -508,22 +660,53 @@ def _stage_publish(as_of: dt.date, full_refresh: bool) -> None:
     emit(seconds=round(result.seconds, 3), marts=len(result.marts), rows=sum(result.marts.values()))
 
 
+def _stage_forecast(as_of: dt.date, full_refresh: bool) -> None:
+    """The statistical forecast on the build warehouse of SALESOPS_DBT_TARGET: the DuckDB file
+    or the PostgreSQL database (``forecast_connection``, as the Dagster asset), or, on Spark,
+    Spark's marts into the lake (``orchestration.forecast.lake.run_on_lake``)."""
+    from orchestration.forecast import statistical
+    from salesops.config import load_settings
+
+    settings = load_settings()
+    start = time.perf_counter()
+    if settings.dbt_target == "spark":
+        from orchestration.forecast.lake import run_on_lake
+
+        spark_dir = Path(os.environ.get("SALESOPS_SPARK_DIR") or settings.data_dir / "spark")
+        forecasts = run_on_lake(spark_dir / "warehouse", settings.lake_root, as_of)
+        where = "Spark's marts -> the lake"
+    else:
+        from orchestration.forecast.warehouse import forecast_connection
+
+        with forecast_connection() as con:
+            forecasts = statistical.run(con, as_of)
+        where = f"forecast schema of the {settings.dbt_target} build warehouse"
+    emit(seconds=round(time.perf_counter() - start, 3), rows=len(forecasts), where=where)
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[dt.date, bool], None]] = {
     "extract": _stage_extract,
+    "forecast": _stage_forecast,
     "raw_gate": _stage_raw_gate,
     "mart_gate": _stage_mart_gate,
     "publish": _stage_publish,
 }
 
 
-def stage_command(name: str, as_of: dt.date, full_refresh: bool, data_dir: Path) -> list[str]:
+def stage_command(
+    name: str, as_of: dt.date, full_refresh: bool, data_dir: Path, target: str | None = None
+) -> list[str]:
     if name == "dbt_build":
         from orchestration.dbt_project import dbt_executable
+        from orchestration.defs.transform.assets import BUILD_FLAGS
 
         variables = {"as_of_date": as_of.isoformat(), "salesops_sources": list(SOURCES)}
         return [
             dbt_executable(),
             "build",
+            # the nightly job's flags: unit tests are left to CI, as in the Dagster asset
+            *BUILD_FLAGS,
+            *(("--target", target) if target else ()),
             "--project-dir",
             str(DBT_DIR),
             "--profiles-dir",
@@ -578,7 +761,12 @@ def emulator_env(base: str, data_dir: Path) -> dict[str, str]:
 
 
 def run_stages(
-    as_of: dt.date, full_refresh: bool, data_dir: Path, env: Mapping[str, str], logs: Path
+    as_of: dt.date,
+    full_refresh: bool,
+    data_dir: Path,
+    env: Mapping[str, str],
+    logs: Path,
+    on_stage: Callable[[dict[str, dict]], None] | None = None,
 ) -> dict:
     stages: dict[str, dict] = {}
     for name in STAGES:
@@ -595,9 +783,22 @@ def run_stages(
         if name == "dbt_build" and not result["ok"]:
             accept_unit_test_errors(result, data_dir / "dbt_target" / "run_results.json")
         stages[name] = result
+        if on_stage:
+            on_stage(stages)
         if not result["ok"]:
             break
     return stages
+
+
+def dbt_summary(run_results: Path) -> dict:
+    """Nodes dbt ran and the ones that errored or failed, from its ``run_results.json``."""
+    if not run_results.exists():
+        return {}
+    results = json.loads(run_results.read_text())["results"]
+    return {
+        "nodes": len(results),
+        "dbt_errors": [r["unique_id"] for r in results if r["status"] in ("error", "fail")],
+    }
 
 
 def accept_unit_test_errors(result: dict, run_results: Path) -> None:
@@ -606,11 +807,7 @@ def accept_unit_test_errors(result: dict, run_results: Path) -> None:
     pipeline can go on; the errors are kept in the result."""
     if not run_results.exists():
         return
-    bad = [
-        r["unique_id"]
-        for r in json.loads(run_results.read_text())["results"]
-        if r["status"] in ("error", "fail")
-    ]
+    bad = dbt_summary(run_results)["dbt_errors"]
     result["data"]["dbt_errors"] = bad
     if bad and all(uid.startswith("unit_test.") for uid in bad):
         result["ok"] = True
@@ -627,11 +824,13 @@ def summarize(stages: dict[str, dict]) -> dict:
     }
 
 
-def run_dagster(as_of: dt.date, env: Mapping[str, str], log: Path) -> dict:
+def run_dagster(
+    as_of: dt.date, env: Mapping[str, str], log: Path, timeout: float | None = None
+) -> dict:
     cmd = [sys.executable, "-m", "salesops.cli", "run", "--as-of", as_of.isoformat()]
     cmd += ["--log-level", "WARNING"]
     print(f"  dagster nightly_refresh as of {as_of} ...", flush=True)
-    result = run_measured(cmd, env, log=log)
+    result = run_measured(cmd, env, log=log, timeout=timeout)
     print(
         f"  dagster: ok={result['ok']} wall {result['wall_s']} s CPU {result['cpu_s']} s",
         flush=True,
@@ -718,7 +917,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", choices=sorted(STAGE_FUNCTIONS), help=argparse.SUPPRESS)
     parser.add_argument("--full-refresh", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--skip", nargs="*", default=[], help="parts to skip: generation dlt dagster incremental"
+        "--skip",
+        nargs="*",
+        default=[],
+        help="parts to skip: generation dlt dagster incremental engines",
+    )
+    parser.add_argument(
+        "--dagster-timeout",
+        type=float,
+        help="kill a Dagster run after this many seconds (default: none)",
+    )
+    parser.add_argument(
+        "--engine-timeout",
+        type=float,
+        help="kill an engine stage (extract, dbt build, forecast) after this many seconds",
     )
     parser.add_argument("--workdir", type=Path, help="keep data here (default: a temp dir)")
     parser.add_argument("--no-save", action="store_true")
@@ -760,6 +972,7 @@ def run_all(args) -> int:
         "dbt_overhead": {},
         "dagster_overhead": {},
         "gates": {},
+        "engines": {},
         "missing": missing,
     }
     print(f"bench {args.scale}: work dir {work}, load {payload['load']['before']}", flush=True)
@@ -789,9 +1002,26 @@ def run_all(args) -> int:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def save(reached: str | None = None) -> None:
+        """Write the result files; ``reached`` marks a partial result (the run is still going),
+        so a run that is killed leaves what it had measured and says where it stopped."""
+        if args.no_save:
+            return
+        snapshot = {**payload, "load": {**payload["load"], "after": loadavg()}}
+        if reached:
+            snapshot["complete"] = False
+            snapshot["missing"] = [
+                *missing,
+                f"PARTIAL: written while the run was at {reached}; the parts after it are "
+                "not measured (the run did not finish or was stopped)",
+            ]
+        write_results(snapshot)
+
     try:
         payload["generation"]["emulator_ready_s"] = round(et._wait_ready(proc, base), 2)
-        measure_all(args, payload, base, proc.pid, work, logs, missing)
+        save("the ceiling (generation done)")
+        measure_all(args, payload, base, proc.pid, work, logs, missing, save)
     finally:
         proc.terminate()
         try:
@@ -799,17 +1029,23 @@ def run_all(args) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     payload["load"]["after"] = loadavg()
-    text = markdown(payload)
-    print("\n" + text)
+    payload["complete"] = True
+    print("\n" + markdown(payload))
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"bench-{args.scale}.json").write_text(json.dumps(payload, indent=2) + "\n")
-        (RESULTS / f"bench-{args.scale}.md").write_text(text)
+        write_results(payload)
         print(f"wrote bench/results/bench-{args.scale}.json and .md")
     return 0
 
 
-def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
+def write_results(payload: Mapping[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    scale = payload["scale"]
+    (RESULTS / f"bench-{scale}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS / f"bench-{scale}.md").write_text(markdown(payload))
+
+
+def measure_all(args, payload, base, server_pid, work, logs, missing, save=None) -> None:
+    save = save or (lambda reached=None: None)
     from bench import emulator_throughput as et
 
     # Ceiling: bare requests loop, one cold + one warm pass per object; we report the warm one.
@@ -828,6 +1064,7 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
             }
         )
     print(f"  ceiling done ({time.process_time() - cpu0:.1f} CPU s)", flush=True)
+    save("the dlt peer (ceiling done)")
 
     if "dlt" in args.skip:
         missing.append("dlt peer skipped (--skip dlt)")
@@ -856,7 +1093,12 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
         (d / "dagster").mkdir(parents=True, exist_ok=True)
 
     print("full refresh, plain stages", flush=True)
-    full = summarize(run_stages(args.as_of, True, plain, env_plain, logs))
+
+    def full_stage_done(stages: dict[str, dict]) -> None:
+        payload["full_refresh"] = summarize(stages)
+        save(f"the full refresh (done: {', '.join(stages)})")
+
+    full = summarize(run_stages(args.as_of, True, plain, env_plain, logs, full_stage_done))
     payload["full_refresh"] = full
     ex = full["stages"].get("extract", {})
     for r in ex.get("data", {}).get("runs", []):
@@ -899,10 +1141,13 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
     else:
         missing.append("dbt floor: dbt build did not succeed in the full refresh")
 
+    save("the full refresh under Dagster (plain full refresh and dbt floor done)")
     if "dagster" in args.skip:
         missing.append("Dagster runs skipped (--skip dagster)")
     else:
-        full["dagster"] = run_dagster(args.as_of, env_dag, logs / "dagster-full.log")
+        full["dagster"] = run_dagster(
+            args.as_of, env_dag, logs / "dagster-full.log", args.dagster_timeout
+        )
         payload["dagster_overhead"]["full_refresh"] = overhead(full, full["dagster"])
 
     if "incremental" in args.skip:
@@ -915,10 +1160,18 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
         ).raise_for_status()
         next_day = args.as_of + dt.timedelta(days=1)
         print("incremental, plain stages", flush=True)
-        incr = summarize(run_stages(next_day, False, plain, env_plain, logs))
+
+        def incr_stage_done(stages: dict[str, dict]) -> None:
+            payload["incremental"] = summarize(stages)
+            save(f"the incremental run (done: {', '.join(stages)})")
+
+        save("the incremental run (emulator advanced one day)")
+        incr = summarize(run_stages(next_day, False, plain, env_plain, logs, incr_stage_done))
         payload["incremental"] = incr
         if "dagster" not in args.skip:
-            incr["dagster"] = run_dagster(next_day, env_dag, logs / "dagster-incr.log")
+            incr["dagster"] = run_dagster(
+                next_day, env_dag, logs / "dagster-incr.log", args.dagster_timeout
+            )
             payload["dagster_overhead"]["incremental"] = overhead(incr, incr["dagster"])
         incr["ratio_to_full"] = {
             name: ratio(s["wall_s"], full["stages"].get(name, {}).get("wall_s"))
@@ -942,6 +1195,17 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
                     "note": f"after one day, landed {r['landed']:,}; {r['status']}",
                 }
             )
+
+    if "engines" in args.skip:
+        missing.append("engines part skipped (--skip engines)")
+    else:
+        # After the incremental part the emulator is one day on: every engine extracts that
+        # same org, as of that day.
+        engines_as_of = args.as_of + dt.timedelta(days=0 if "incremental" in args.skip else 1)
+        payload["engines"] = run_engines(engines_as_of, base, work, logs, args.engine_timeout, save)
+        for name, e in payload["engines"].items():
+            if not e["ok"]:
+                missing.append(f"engine {name} did not complete: {e.get('error') or 'see table'}")
 
     for kind in ("full_refresh", "incremental"):
         for gate in ("raw_gate", "mart_gate"):
@@ -968,15 +1232,138 @@ def measure_all(args, payload, base, server_pid, work, logs, missing) -> None:
             s.pop("stdout_tail", None) if s.get("ok") else None
 
 
+def postmaster_pid(base: Path) -> int | None:
+    """The postmaster of the private cluster ``tests.engines.postgres_support.server(base)``
+    started (None for an external server named by SALESOPS_TEST_POSTGRES_PORT)."""
+    from tests.engines.postgres_support import SERVER_DIR
+
+    directory = base / SERVER_DIR
+    cluster = (
+        Path((directory / "cluster").read_text().strip())
+        if (directory / "cluster").exists()
+        else directory
+    )
+    try:
+        return int((cluster / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_engines(
+    as_of: dt.date,
+    base: str,
+    work: Path,
+    logs: Path,
+    timeout: float | None = None,
+    save: Callable[..., None] | None = None,
+) -> dict[str, dict]:
+    """Issue 11's engines end to end, each on a fresh data dir against the same emulator:
+    extract (``SALESOPS_DESTINATION``), ``dbt build --target`` (``SALESOPS_DBT_TARGET``), the
+    statistical forecast. PostgreSQL: the server of SALESOPS_TEST_POSTGRES_PORT, or a private
+    cluster started (and stopped) with the cross-engine tests' helper
+    (``tests.engines.postgres_support``, i.e. ``scripts/postgres.sh``), one fresh database.
+    Spark: a local session over the Parquet lake of the extract (profiles.yml)."""
+    root = work / "engines"
+    root.mkdir(parents=True, exist_ok=True)
+    engines: dict[str, dict] = {}
+    admin = None
+    try:
+        for name, (destination, target) in ENGINES.items():
+            data_dir = root / name
+            (data_dir / "dagster").mkdir(parents=True, exist_ok=True)
+            env = emulator_env(base, data_dir)
+            env.update(SALESOPS_DESTINATION=destination, SALESOPS_DBT_TARGET=target)
+            record: dict[str, Any] = {
+                "ok": False,
+                "destination": destination,
+                "dbt_target": target,
+                "as_of": as_of.isoformat(),
+                "wall_s": 0.0,
+                "cpu_s": 0.0,
+                "peak_rss_mb": None,
+                "stages": {},
+                "dbt_errors": [],
+            }
+            engines[name] = record
+            server_pid = None
+            print(f"engine {name}: {destination} -> dbt --target {target}", flush=True)
+            try:
+                if name == "postgres":
+                    from tests.engines.postgres_support import env_for, fresh_database, server
+
+                    admin = admin or server(root)
+                    database = fresh_database(admin, "bench")
+                    env.update(env_for(database))
+                    record["postgres"] = f"{database.host}:{database.port}/{database.dbname}"
+                    server_pid = postmaster_pid(root)
+                elif name == "spark":
+                    env["SALESOPS_LAKE_ROOT"] = str(data_dir / "lake")
+                    env["SALESOPS_SPARK_DIR"] = str(data_dir / "spark")
+            except Exception as exc:  # no server: the table says why
+                record["error"] = f"setup failed: {type(exc).__name__}: {exc}"[:500]
+                print(f"  {record['error']}", flush=True)
+                continue
+            server_cpu0 = proc_cpu_s(server_pid) if server_pid else None
+            for stage in ENGINE_STAGES:
+                label = f"engine-{name}-{stage}"
+                print(f"  {label} ...", flush=True)
+                cmd = stage_command(
+                    stage, as_of, True, data_dir, target if stage == "dbt_build" else None
+                )
+                result = run_measured(cmd, env, log=logs / f"{label}.log", timeout=timeout)
+                if stage == "dbt_build":
+                    result["data"].update(dbt_summary(data_dir / "dbt_target" / "run_results.json"))
+                    record["dbt_errors"] = result["data"].get("dbt_errors", [])
+                    if not result["ok"] and not result["why"].startswith("killed"):
+                        accept_unit_test_errors(
+                            result, data_dir / "dbt_target" / "run_results.json"
+                        )
+                if result["ok"]:
+                    result.pop("stdout_tail", None)
+                print(
+                    f"  {label}: ok={result['ok']} wall {result['wall_s']} s, CPU "
+                    f"{result['cpu_s']} s, peak {result['peak_rss_mb']} MB"
+                    + ("" if result["ok"] else f" ({result['why']})"),
+                    flush=True,
+                )
+                record["stages"][stage] = result
+                stages = record["stages"]
+                record["wall_s"] = round(sum(s["wall_s"] for s in stages.values()), 2)
+                record["cpu_s"] = round(sum(s["cpu_s"] for s in stages.values()), 2)
+                record["peak_rss_mb"] = max(
+                    (s["peak_rss_mb"] or 0 for s in stages.values()), default=None
+                )
+                record["ok"] = len(stages) == len(ENGINE_STAGES) and all(
+                    s["ok"] for s in stages.values()
+                )
+                if server_pid and server_cpu0 is not None:
+                    now = proc_cpu_s(server_pid)
+                    record["server_cpu_s"] = round(now - server_cpu0, 2) if now else None
+                if save:
+                    save(f"the engines part ({name} {stage} done)")
+                if not result["ok"]:
+                    record["error"] = f"{stage}: {result['why']}"
+                    break
+    finally:
+        if admin is not None:
+            from tests.engines.postgres_support import stop_session_server
+
+            stop_session_server(root)  # only a cluster it started
+    return engines
+
+
 def overhead(plain: dict, dagster: dict) -> dict:
+    """Dagster's run over the plain stages; no overhead figure when the Dagster run failed or
+    was killed (its wall time is then not a run's)."""
+    ok = bool(dagster["ok"])
     return {
         "plain_wall_s": plain["wall_s"],
         "dagster_wall_s": dagster["wall_s"],
-        "overhead_wall_s": round(dagster["wall_s"] - plain["wall_s"], 2),
+        "overhead_wall_s": round(dagster["wall_s"] - plain["wall_s"], 2) if ok else None,
         "plain_cpu_s": plain["cpu_s"],
         "dagster_cpu_s": dagster["cpu_s"],
-        "overhead_cpu_s": round(dagster["cpu_s"] - plain["cpu_s"], 2),
-        "dagster_ok": dagster["ok"],
+        "overhead_cpu_s": round(dagster["cpu_s"] - plain["cpu_s"], 2) if ok else None,
+        "dagster_ok": ok,
     }
 
 

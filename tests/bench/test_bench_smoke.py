@@ -59,7 +59,33 @@ def payload() -> dict:
                 "cpu_s": 0.8,
             }
         },
+        "engines": {
+            "duckdb": engine("duckdb", "duckdb", ok=True),
+            "spark": engine("parquet", "spark", ok=False),
+        },
         "missing": ["something"],
+    }
+
+
+def engine(destination: str, target: str, ok: bool) -> dict:
+    stages = {
+        "extract": {**_stage(4.0, 2.0, 250.0), "data": {"runs": [{"fetched": 1000}] * 2}},
+        "dbt_build": {**_stage(6.0, 3.0, 900.0), "data": {"nodes": 500}},
+    }
+    if ok:
+        stages["forecast"] = {**_stage(2.0, 1.0, 300.0), "data": {"rows": 12, "where": "x"}}
+    else:
+        stages["dbt_build"].update(ok=False, why="killed after the 900 s timeout")
+    return {
+        "ok": ok,
+        "destination": destination,
+        "dbt_target": target,
+        "wall_s": sum(s["wall_s"] for s in stages.values()),
+        "cpu_s": sum(s["cpu_s"] for s in stages.values()),
+        "peak_rss_mb": 900.0,
+        "stages": stages,
+        "dbt_errors": [] if ok else ["model.salesops.x"],
+        **({} if ok else {"error": "dbt_build: killed after the 900 s timeout"}),
     }
 
 
@@ -104,6 +130,7 @@ def test_markdown_has_every_section_and_cpu_columns():
         "## Incremental (after one day) end to end",
         "## dbt overhead",
         "## Dagster overhead",
+        "## Each engine end to end",
         "## Quality gates per million rows",
         "## Not measured",
     ):
@@ -123,3 +150,38 @@ def test_schema_validation():
     problems = harness.validate(broken)
     assert "load: missing" in problems
     assert any("no records_per_s" in problem for problem in problems)
+    no_engines = dict(p)
+    del no_engines["engines"]
+    assert "engines: missing" in harness.validate(no_engines)
+    bad_engine = {**p, "engines": {"postgres": {"ok": False}}}
+    assert any(
+        problem.startswith("engines.postgres: no") for problem in harness.validate(bad_engine)
+    )
+
+
+def test_engines_table_has_each_stage_a_total_and_why_a_part_failed():
+    rows = harness.engine_rows(payload()["engines"])
+    assert [(r[0], r[1]) for r in rows] == [
+        ("duckdb", "extract"),
+        ("duckdb", "dbt_build"),
+        ("duckdb", "forecast"),
+        ("duckdb", "total"),
+        ("spark", "extract"),
+        ("spark", "dbt_build"),
+        ("spark", "total"),
+    ]
+    assert rows[0][6] == "2,000 records, 2 streams, 500.0 rec/s"
+    assert rows[3][2:6] == [True, 12.0, 6.0, 900.0]
+    assert "dbt errors 0" in rows[3][6]
+    assert rows[5][6] == "FAILED: killed after the 900 s timeout"
+    assert "parquet -> dbt --target spark" in rows[6][6]
+    assert "dbt errors 1 (model.salesops.x)" in rows[6][6]
+    text = harness.markdown(payload())
+    assert "| spark | total | no | 10.00 | 5.00 | 900.00 |" in text
+
+
+def test_cpu_of_a_process_that_is_not_our_child():
+    import os
+
+    assert harness.proc_cpu_s(os.getpid()) >= 0
+    assert harness.proc_cpu_s(2**22 + 7) is None
