@@ -13,7 +13,10 @@ needed: Spark's tables are plain Parquet.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -62,21 +65,29 @@ def spark_marts_connection(spark_warehouse: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run_on_lake(
-    spark_warehouse: Path, lake_root: Path, as_of: dt.date, *, with_backtest: bool = True
-):
-    """Run the statistical forecast on Spark's marts and commit its tables to the lake.
+def spark_warehouse_dir(env: Mapping[str, str]) -> Path:
+    """Where the spark target keeps its tables (profiles.yml: ``SALESOPS_SPARK_DIR``, default
+    ``$SALESOPS_DATA_DIR/spark``, then ``warehouse``)."""
+    from salesops.config import load_settings
 
-    Earlier runs kept in the lake stay (``statistical.run`` replaces only the as-of date's
-    rows). Returns what ``statistical.run`` returns."""
-    from orchestration.forecast import statistical
+    raw = env.get("SALESOPS_SPARK_DIR", "").strip()
+    settings = load_settings(env)
+    base = Path(raw) if raw else settings.data_dir / "spark"
+    if not base.is_absolute():
+        base = Path(__file__).resolve().parents[2] / base
+    return base / "warehouse"
 
+
+@contextmanager
+def lake_forecast_connection(spark_warehouse: Path, lake_root: Path) -> Iterator[Any]:
+    """A DuckDB working copy with Spark's marts (views) and the lake's ``forecast`` tables;
+    when the block ends without an error, every ``forecast`` table is committed back to the
+    lake (one manifest commit per table), so a failed run leaves the lake untouched."""
     lake = ParquetDestination(lake_root)
     con = spark_marts_connection(spark_warehouse)
     try:
         con.execute(f"CREATE SCHEMA {SCHEMA}")
-        manifest = read_manifest(lake_root)
-        for entry in manifest["tables"]:
+        for entry in read_manifest(lake_root)["tables"]:
             if entry["schema"] != SCHEMA:
                 continue
             columns = ", ".join(f'"{c["name"]}" {c["type"]}' for c in entry["columns"])
@@ -86,27 +97,41 @@ def run_on_lake(
                 f'INSERT INTO {SCHEMA}."{entry["name"]}" BY NAME '
                 f"SELECT * FROM read_parquet([{files}], union_by_name = true)"
             )
-        result = statistical.run(con, as_of, with_backtest=with_backtest)
-        tables = [
-            name
-            for (name,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1",
-                [SCHEMA],
-            ).fetchall()
-        ]
-        for name in tables:
-            described = con.execute(f'DESCRIBE {SCHEMA}."{name}"').fetchall()
-            columns = {}
-            for column, type_, *_ in described:
-                if type_ not in _LAKE_TYPES:
-                    raise TypeError(f"{SCHEMA}.{name}.{column}: no lake type for {type_}")
-                columns[column] = _LAKE_TYPES[type_]
-            select = ", ".join(
-                f'CAST("{c}" AS TIMESTAMPTZ) AS "{c}"' if t == "TIMESTAMPTZ" else f'"{c}"'
-                for c, t in columns.items()
-            )
-            frame = con.sql(f'SELECT {select} FROM {SCHEMA}."{name}"').to_arrow_table()
-            write_table(lake, SCHEMA, name, frame, columns, mode="overwrite")
-        return result
+        yield con
+        _commit_forecast_tables(con, lake)
     finally:
         con.close()
+
+
+def _commit_forecast_tables(con: duckdb.DuckDBPyConnection, lake: ParquetDestination) -> None:
+    tables = [
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1", [SCHEMA]
+        ).fetchall()
+    ]
+    for name in tables:
+        columns = {}
+        for column, type_, *_ in con.execute(f'DESCRIBE {SCHEMA}."{name}"').fetchall():
+            if type_ not in _LAKE_TYPES:
+                raise TypeError(f"{SCHEMA}.{name}.{column}: no lake type for {type_}")
+            columns[column] = _LAKE_TYPES[type_]
+        select = ", ".join(
+            f'CAST("{c}" AS TIMESTAMPTZ) AS "{c}"' if t == "TIMESTAMPTZ" else f'"{c}"'
+            for c, t in columns.items()
+        )
+        frame = con.sql(f'SELECT {select} FROM {SCHEMA}."{name}"').to_arrow_table()
+        write_table(lake, SCHEMA, name, frame, columns, mode="overwrite")
+
+
+def run_on_lake(
+    spark_warehouse: Path, lake_root: Path, as_of: dt.date, *, with_backtest: bool = True
+):
+    """Run the statistical forecast on Spark's marts and commit its tables to the lake.
+
+    Earlier runs kept in the lake stay (``statistical.run`` replaces only the as-of date's
+    rows). Returns what ``statistical.run`` returns."""
+    from orchestration.forecast import statistical
+
+    with lake_forecast_connection(spark_warehouse, lake_root) as con:
+        return statistical.run(con, as_of, with_backtest=with_backtest)

@@ -11,7 +11,11 @@ the project's portable type names (``double``, ``varchar``, ``date``, ``integer`
 * ``duckdb``: the DuckDB warehouse file itself;
 * ``postgres``: :class:`PostgresForecastConnection` on the build database
   (``SALESOPS_POSTGRES_*``), one transaction committed when the block ends, so a failed run
-  leaves the previous forecast untouched.
+  leaves the previous forecast untouched;
+* ``spark``: a DuckDB working copy over the Parquet tables Spark wrote and the lake's
+  ``forecast`` tables (:func:`orchestration.forecast.lake.lake_forecast_connection`); when the
+  block ends the ``forecast`` tables are committed to the lake, which the spark target
+  registers on its next run.
 
 Adding an engine (Spark: ``spark.sql(...).toPandas()`` for ``df()``,
 ``createOrReplaceTempView`` for ``register``, ``insert overwrite`` instead of ``delete`` where
@@ -151,6 +155,12 @@ def forecast_connection(
             raise
         finally:
             con.close()
+        return
+    if settings.dbt_target == "spark":
+        from orchestration.forecast.lake import lake_forecast_connection, spark_warehouse_dir
+
+        with lake_forecast_connection(spark_warehouse_dir(env), settings.lake_root) as con:
+            yield con
         return
     raise ConfigError(
         f"SALESOPS_DBT_TARGET={settings.dbt_target!r}: the statistical forecast has no writer "

@@ -66,3 +66,48 @@ def test_every_mart_is_identical_on_spark_and_duckdb(lake_duckdb, lake_spark):
         problems += compare_frames(table, {"duckdb": duck[table], "spark": spark[table]})
     assert not problems, "\n".join(problems)
     assert sum(len(frame) for frame in duck.values()) > 1000
+
+
+def test_the_statistical_forecast_runs_on_spark_marts_into_the_lake(
+    lake_org, lake_duckdb, lake_spark, tmp_path
+):
+    """On the spark target the forecast reads Spark's marts and commits its tables to the
+    lake, where register_lake_sources picks them up (``forecast.*``) for mart_forecast; the
+    numbers equal the forecast computed from DuckDB's marts."""
+    import os
+    import shutil
+
+    import duckdb
+
+    from connectors.destinations.parquet import attach_lake, read_manifest
+    from orchestration.forecast import statistical
+    from orchestration.forecast.warehouse import forecast_connection
+    from tests.dbt.conftest import AS_OF
+    from tests.engines.compare import read_duckdb
+
+    assert lake_duckdb.run.success and lake_spark.run.success
+    lake = tmp_path / "lake"  # a private copy: the session's lake stays as extracted
+    shutil.copytree(lake_org.lake, lake)
+    env = {
+        **os.environ,
+        "SALESOPS_DBT_TARGET": "spark",
+        "SALESOPS_SPARK_DIR": str(lake_spark.spark_dir),
+        "SALESOPS_LAKE_ROOT": str(lake),
+    }
+    with forecast_connection(env=env) as con:  # what the forecast asset does on this target
+        statistical.run(con, AS_OF, with_backtest=False)
+    tables = {(e["schema"], e["name"]) for e in read_manifest(lake)["tables"]}
+    assert ("forecast", "statistical_forecasts") in tables
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(lake_duckdb.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        statistical.run(con, AS_OF, with_backtest=False)
+        expected = read_duckdb(con, "forecast", "statistical_forecasts")
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        attach_lake(con, lake)
+        actual = read_duckdb(con, "forecast", "statistical_forecasts")
+    assert len(expected) > 0
+    problems = compare_frames("statistical_forecasts", {"duckdb": expected, "spark_lake": actual})
+    assert not problems, "\n".join(problems)
