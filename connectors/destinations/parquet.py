@@ -378,10 +378,11 @@ class ParquetDestination(Destination):
         entry["files"] = [path]
 
     def vacuum(self, *, retain_seconds: float | None = None) -> list[str]:
-        """Delete retired files older than ``retain_seconds``, and manifest history beyond the
-        oldest retained file; returns the deleted paths (relative to the root)."""
+        """Delete files retired more than ``retain_seconds`` ago, and the history manifests
+        older than that (they name files that are gone); returns the deleted slice paths
+        (relative to the root). The manifest that stops listing them is committed first."""
         retain = self.retain_seconds if retain_seconds is None else retain_seconds
-        deleted: list[str] = []
+        doomed: list[str] = []
         with _flock(self.root / ".locks" / "lake.lock"):
             manifest = read_manifest(self.root)
             now = self.clock()
@@ -390,21 +391,27 @@ class ParquetDestination(Destination):
             for item in manifest.get("retired", []):
                 age = (now - datetime.fromisoformat(item["retired_at"])).total_seconds()
                 if age >= retain and item["path"] not in live:
-                    (self.root / item["path"]).unlink(missing_ok=True)
-                    deleted.append(item["path"])
+                    doomed.append(item["path"])
                 else:
                     keep.append(item)
-            if deleted:
+            if doomed:
                 manifest["retired"] = keep
                 manifest["generation"] = int(manifest["generation"]) + 1
                 manifest["committed_at"] = now.isoformat()
                 data = orjson.dumps(manifest)
-                _write_bytes_atomically(
-                    self.root / MANIFEST_HISTORY / f"{manifest['generation']:010d}.json", data
-                )
+                history = self.root / MANIFEST_HISTORY
+                history.mkdir(parents=True, exist_ok=True)
+                _write_bytes_atomically(history / f"{manifest['generation']:010d}.json", data)
                 _write_bytes_atomically(self.root / MANIFEST, data)
                 _fsync_dir(self.root)
-        return deleted
+                for path in doomed:
+                    (self.root / path).unlink(missing_ok=True)
+            latest = f"{int(manifest['generation']):010d}.json"
+            cutoff = time.time() - retain
+            for old in (self.root / MANIFEST_HISTORY).glob("*.json"):
+                if old.name < latest and old.stat().st_mtime <= cutoff:
+                    old.unlink(missing_ok=True)
+        return doomed
 
 
 # --------------------------------------------------------------------------------------------

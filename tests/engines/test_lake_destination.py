@@ -288,6 +288,11 @@ def test_slices_are_immutable_and_every_commit_is_a_new_manifest(destination, la
     deleted = destination.vacuum(retain_seconds=0)
     assert set(deleted) == set(retired)
     assert not any((lake / p).exists() for p in deleted)
+    assert read_manifest(lake)["retired"] == []
+    # History older than the retention names deleted files: only the latest manifest stays.
+    assert [p.name for p in (lake / "manifests").glob("*.json")] == [
+        f"{read_manifest(lake)['generation']:010d}.json"
+    ]
     assert count(lake, "raw_salesforce.opportunity") == 4
     assert count(lake, "raw_salesforce.opportunity__versions") == 6
 
