@@ -34,7 +34,7 @@ lint: setup
 	$(MAKE) -C dbt_project lint
 
 test: setup lint
-	bash scripts/system-packages.sh chromium
+	bash scripts/system-packages.sh chromium postgresql
 	$(BIN)/pytest -n 2 --durations=25
 
 dev: setup
