@@ -5,8 +5,9 @@ snapshots captured each night equal those reconstructed later from the state his
 same dates.
 
 Each night builds only what the snapshots need (``+fct_pipeline_snapshots``, no data or unit
-tests) with that night's as-of date: the first night reconstructs the past and captures its own
-date, the later nights capture theirs incrementally. After the last night, the snapshot of every
+tests; after the first night not the views and seeds either) with that night's as-of date: the
+first night reconstructs the past and captures its own date, the later nights capture theirs
+incrementally. After the last night, the snapshot of every
 night is reconstructed from the final ``fct_opportunity_states`` (the model's own reconstruction
 rule: the state valid at the end of the day) and must equal the capture row for row.
 """
@@ -39,6 +40,9 @@ BUILD = [
     "--exclude-resource-type",
     "unit_test",
 ]
+# later nights: the staging views and seeds built on the first night read the raw tables as they
+# are now, so only the tables and incremental models on the snapshots' lineage are rebuilt
+NIGHTLY = ["run", "--select", "+fct_pipeline_snapshots", "--exclude", "config.materialized:view"]
 COLUMNS = (
     "opportunity_id, owner_rep_id, stage_name, ladder_stage, forecast_category, "
     "round(probability, 6), round(original_amount, 2), currency_code, close_date"
@@ -86,7 +90,7 @@ def test_nightly_captures_equal_later_reconstruction_across_a_quarter_end(make_e
         assert result.ok, result.errors or [r for r in result.runs if r.status != "success"]
         extracted = time.perf_counter() - started
         run = run_dbt(
-            BUILD,
+            NIGHTLY if index else BUILD,
             warehouse=warehouse,
             work_dir=tmp_path,
             variables={"as_of_date": night.isoformat(), "salesops_sources": SOURCES},
