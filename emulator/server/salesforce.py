@@ -52,6 +52,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import hmac
+import os
 import re
 import threading
 import time
@@ -302,23 +303,82 @@ def _burst_modstamps(state: EmulatorState, frame: pd.DataFrame) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ encoders
+# Per-row encodings are cached with the served table (a warm re-read joins cached texts), but in
+# one process-wide LRU with a budget: a full read of a medium org's Task (3.3 M rows, 20 fields)
+# would otherwise keep ~65 M Python strings (~5 GB) for the lifetime of the view. The cost of
+# an entry is its encoded rows plus an eighth of the table's rows (its two arrays of n slots);
+# ~12 M cells is about 1 GB of texts, which holds every object of the small org.
+ENCODE_CACHE_CELLS = int(os.environ.get("SALESOPS_EMULATOR_ENCODE_CACHE_CELLS", 12_000_000))
+
+
+class _Encodings:
+    """Encodings of one column of a served table, filled row by row on first use."""
+
+    __slots__ = ("base", "done", "filled", "values")
+
+    def __init__(self, n: int):
+        self.values = np.empty(n, dtype=object)
+        self.done = np.zeros(n, dtype=bool)
+        self.filled = 0
+        self.base = n // 8
+
+
+_LRU: OrderedDict = OrderedDict()  # id(entry) -> (owning cache dict, key, entry)
+_LRU_LOCK = threading.Lock()
+_lru_cells = 0
+
+
+def _lru_touch(cache: dict, key: tuple, entry: _Encodings, added: int) -> None:
+    """Mark ``entry`` used (and ``added`` rows encoded); evict least recently used entries."""
+    global _lru_cells
+    with _LRU_LOCK:
+        ident = id(entry)
+        if ident in _LRU:
+            _LRU.move_to_end(ident)
+        else:
+            _LRU[ident] = (cache, key, entry)
+            _lru_cells += entry.base + entry.filled
+        entry.filled += added
+        _lru_cells += added
+        while _lru_cells > ENCODE_CACHE_CELLS and len(_LRU) > 1:
+            _, (owner, old_key, old) = _LRU.popitem(last=False)
+            _lru_cells -= old.base + old.filled
+            if owner.get(old_key) is old:
+                del owner[old_key]
+
+
+def clear_encodings() -> None:
+    """Drop every cached encoding (tests; the LRU bounds them otherwise)."""
+    global _lru_cells
+    with _LRU_LOCK:
+        for owner, key, entry in _LRU.values():
+            if owner.get(key) is entry:
+                del owner[key]
+        _LRU.clear()
+        _lru_cells = 0
+
+
 def _encoded(table: Table, key: tuple, rows: np.ndarray, encode) -> np.ndarray:
     """Cached per-row encodings, computed on first use for just the rows asked for.
 
     ``encode(rows)`` returns the encodings of those rows; a query returning 50 rows of a large
-    object encodes 50 rows, a full read encodes every row once, later reads reuse them.
+    object encodes 50 rows, a full read encodes every row once, later reads reuse them while
+    they stay in the LRU (``ENCODE_CACHE_CELLS``); evicted rows are encoded again.
     """
-    entry = table.cache.get(key)
+    cache = table.cache
+    entry = cache.get(key)
     if entry is None:
-        entry = table.cache.setdefault(
-            key, (np.empty(table.n, dtype=object), np.zeros(table.n, bool))
-        )
-    values, done = entry
-    if len(rows) and not done[rows].all():
-        missing = rows[~done[rows]]  # repeats (parent rows) are harmless
-        values[missing] = encode(missing)
-        done[missing] = True
-    return values[rows]
+        entry = cache.setdefault(key, _Encodings(table.n))
+    added = 0
+    if len(rows):
+        need = ~entry.done[rows]
+        if need.any():
+            missing = np.unique(rows[need])  # repeats (parent rows) are encoded once
+            entry.values[missing] = encode(missing)
+            entry.done[missing] = True
+            added = len(missing)
+    _lru_touch(cache, key, entry, added)
+    return entry.values[rows]
 
 
 def json_texts(table: Table, f: SfField, rows: np.ndarray) -> np.ndarray:
@@ -369,7 +429,7 @@ def _column(table: Table, f: SfField) -> tuple[np.ndarray, np.ndarray]:
         values = np.asarray(series.to_numpy(), dtype=np.int64)
         null = values < 0
     elif f.type in ("datetime", "date"):
-        values = series.to_numpy().astype("datetime64[ms]")
+        values = series.to_numpy().astype("datetime64[ms]", copy=False)
         null = np.isnat(values)
     elif f.type in soql.NUMBER_TYPES:
         values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
@@ -380,11 +440,28 @@ def _column(table: Table, f: SfField) -> tuple[np.ndarray, np.ndarray]:
     elif f.type == "anyType":
         values = np.array([_plain(v) for v in series.to_numpy(dtype=object)], dtype=object)
         null = np.array([v is None for v in values], dtype=bool)
+    elif isinstance(series.dtype, pd.StringDtype):
+        # Kept in Arrow: materialising a whole text column as Python strings would cost ~60
+        # bytes a row for rows that may never be served (or are served once, then cached).
+        values = _Texts(series.array)
+        null = series.isna().to_numpy()
     else:
         values = series.to_numpy(dtype=object, na_value=None)
         null = series.isna().to_numpy()
     cached = table.cache[key] = (values, null)
     return cached
+
+
+class _Texts:
+    """A text column left in its (Arrow) extension array; ``[rows]`` gives str/None objects."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return self.array.take(rows).to_numpy(dtype=object, na_value=None)
 
 
 def _encode_column(column: tuple, rows: np.ndarray, sftype: str, form: str) -> np.ndarray:

@@ -282,3 +282,29 @@ def test_every_object_and_field_is_queryable(emulator, sf):
         assert response.status_code == 200, (name, response.text)
         assert response.json()["totalSize"] == len(emulator.state.view.salesforce[name])
         assert np.all([list(r)[1:] == fields for r in response.json()["records"]])
+
+
+def test_pages_are_the_same_when_the_encoding_cache_evicts(sf, monkeypatch):
+    """The per-row encoding cache is an LRU with a budget; evicted rows are encoded again."""
+    from emulator.server import salesforce
+
+    fields = ", ".join(_fields(sf, "OpportunityFieldHistory"))
+    soql = (
+        f"SELECT {fields}, Opportunity.Name FROM OpportunityFieldHistory ORDER BY CreatedDate, Id"
+    )
+    salesforce.clear_encodings()
+    unbounded = [sf.pages(soql, batch=200) for _ in range(2)]
+    monkeypatch.setattr(salesforce, "ENCODE_CACHE_CELLS", 300)
+    salesforce.clear_encodings()
+    bounded = [sf.pages(soql, batch=200) for _ in range(2)]
+    assert salesforce._lru_cells <= 300 + max(
+        e.base + e.filled for *_, e in salesforce._LRU.values()
+    )
+    # Each query gets its own locator; everything else is the same.
+    runs = [
+        [{**p, "nextRecordsUrl": p.get("nextRecordsUrl", "").rsplit("-")[-1]} for p in run]
+        for run in (*unbounded, *bounded)
+    ]
+    assert runs[0] == runs[1] == runs[2] == runs[3]
+    assert len(runs[0]) > 1
+    salesforce.clear_encodings()
