@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import psycopg2
 
 from salesops.config import Settings
 
@@ -52,19 +55,55 @@ class Origin:
 
     path: Path
     published: bool  # serving (published after the gates) or the build warehouse
+    postgres: Any = None  # a PostgresConnection when the marts live in PostgreSQL
+
+    @property
+    def name(self) -> str:
+        return self.postgres.dbname if self.postgres is not None else self.path.name
 
     @property
     def label(self) -> str:
         if self.published:
-            return f"serving database {self.path.name} (published after every quality gate passed)"
+            return f"serving database {self.name} (published after every quality gate passed)"
         return (
-            f"build warehouse {self.path.name}, read-only: the publish step is not built yet, "
+            f"build warehouse {self.name}, read-only: the publish step is not built yet, "
             "so these numbers have not passed the quality gates"
         )
 
 
+@contextlib.contextmanager
+def connect(origin: Origin) -> Iterator[Any]:
+    """A read connection to ``origin``: the DuckDB file read-only, or the PostgreSQL database
+    through :mod:`orchestration.quality.warehouse` (the same DuckDB-dialect queries)."""
+    if origin.postgres is None:
+        with read_only(origin.path) as con:
+            yield con
+        return
+    from orchestration.quality.warehouse import postgres_connection
+
+    with postgres_connection(origin.postgres, application_name="salesops-brief") as con:
+        yield con
+
+
+def _postgres_origin(settings: Settings) -> Origin | None:
+    """PostgreSQL (``SALESOPS_DBT_TARGET=postgres``): the serving database's ``marts`` once
+    published, else the build database's."""
+    from orchestration.quality.warehouse import build_postgres, postgres_connection, serving_postgres
+
+    for target, published in ((serving_postgres(), True), (build_postgres(os.environ), False)):
+        try:
+            with postgres_connection(target, application_name="salesops-brief") as con:
+                if tables(con, MARTS):
+                    return Origin(Path(target.dbname), published, target)
+        except (ConnectionError, psycopg2.Error):
+            continue
+    return None
+
+
 def choose_origin(settings: Settings) -> Origin | None:
     """Serving when it holds marts, else the warehouse; ``None`` when neither exists."""
+    if settings.dbt_target == "postgres":
+        return _postgres_origin(settings)
     for path, published in ((settings.serving, True), (settings.warehouse, False)):
         if path.exists() and path.stat().st_size > 0:
             try:

@@ -436,7 +436,7 @@ def build_html(
             sections[key] = body
             missing.append(key)
     else:
-        with data.read_only(origin.path) as con:
+        with data.connect(origin) as con:
             marts = data.tables(con, data.MARTS)
             quarter = data.fiscal_quarter(con, marts, as_of)
             k = data.kpis(con, marts, quarter)

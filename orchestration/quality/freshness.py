@@ -36,6 +36,7 @@ from orchestration.quality.outcome import (
     Finding,
 )
 from orchestration.quality.sql import qualified, rows, table_exists
+from orchestration.quality.warehouse import DatabaseError
 
 CHECK_NAME = "dbt_source_freshness"
 _SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -152,7 +153,7 @@ def check_freshness(
                         f"{qualified(source.schema, source.identifier)}{where}",
                     )[0][0]
                     status, detail = judge(source, newest, reference)
-                except duckdb.Error as exc:
+                except DatabaseError as exc:
                     status, detail = "error", f"query failed: {exc}"
             findings.append(
                 Finding(

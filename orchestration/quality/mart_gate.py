@@ -44,6 +44,7 @@ from orchestration.quality.outcome import (
     status_of,
 )
 from orchestration.quality.sql import columns, quote_ident, rows, table_exists
+from orchestration.quality.warehouse import DatabaseError
 
 MARTS = "marts"
 TOLERANCE = 0.01  # money: one cent per compared amount
@@ -357,7 +358,7 @@ def reconcile(
         return outcome
     try:
         outcome.findings = reconciliation.run(con, as_of, config)
-    except duckdb.Error as exc:
+    except DatabaseError as exc:
         outcome.findings = [
             Finding(
                 reconciliation.name,

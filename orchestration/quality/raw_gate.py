@@ -67,6 +67,7 @@ from orchestration.quality.raw_suites import (
     suite_for,
 )
 from orchestration.quality.sql import columns, qualified, quote_ident, rows, scalar, sql_literal
+from orchestration.quality.warehouse import DatabaseError, warehouse_connection
 
 META = "raw_meta"
 GATE_REASON_PREFIX = "gate: "
@@ -574,7 +575,7 @@ def refresh_table_flags(con, plan: Plan, as_of: dt.date, now: dt.datetime) -> li
                 [source, stream, flag.reason, flag.description, now],
             )
             con.execute("COMMIT")
-        except duckdb.Error as exc:
+        except DatabaseError as exc:
             con.execute("ROLLBACK")
             found.append(
                 Finding(
@@ -618,7 +619,7 @@ def refresh_table_flags(con, plan: Plan, as_of: dt.date, now: dt.datetime) -> li
                 [source, stream, dup.reason, now],
             )
             con.execute("COMMIT")
-        except duckdb.Error as exc:
+        except DatabaseError as exc:
             con.execute("ROLLBACK")
             found.append(
                 Finding(
@@ -656,7 +657,7 @@ def _latest_sync(con, plan: Plan) -> str | None:
             f"SELECT max(sync_id) FROM {qualified(META, 'sync_log')} WHERE source = ? AND stream = ?",
             [plan.suite.source, plan.suite.table],
         )
-    except duckdb.Error:
+    except DatabaseError:
         logged = None
     return logged or scalar(con, f"SELECT max(_sync_id) FROM {plan.table}")
 
@@ -736,7 +737,7 @@ def connector_quarantined(con, plan: Plan, sync_id: str | None) -> int:
             )
             or 0
         )
-    except duckdb.Error:
+    except DatabaseError:
         return 0
 
 
@@ -906,11 +907,10 @@ def check_tables(
     as_of: dt.date,
     config: GateConfig | None = None,
 ) -> list[CheckOutcome]:
-    """The raw gate on several tables of the warehouse file (one connection)."""
-    from orchestration.quality.sql import connect_with_retry
-
+    """The raw gate on several tables of the build warehouse (one connection): the DuckDB file
+    ``warehouse``, or the database of ``SALESOPS_DBT_TARGET`` (:mod:`orchestration.quality.warehouse`)."""
     outcomes = []
-    with connect_with_retry(warehouse) as con:
+    with warehouse_connection(warehouse_path=warehouse) as con:
         for source, table in tables:
             outcomes.append(check_table(con, source, table, as_of=as_of, config=config))
     return outcomes

@@ -82,7 +82,7 @@ def summary_lines(settings, as_of: dt.date) -> list[str]:
     origin = data.choose_origin(settings)
     if origin is None:
         return ["No marts yet: the warehouse has no marts schema (see the run's failures above)."]
-    with data.read_only(origin.path) as con:
+    with data.connect(origin) as con:
         marts = data.tables(con, data.MARTS)
         quarter = data.fiscal_quarter(con, marts, as_of)
         kpis = data.kpis(con, marts, quarter)

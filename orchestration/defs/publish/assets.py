@@ -123,6 +123,7 @@ def _publish_postgres(context, settings, mart_names, restricted, run_id, as_of):
     context.log.info(outcome.message)
     return dg.MaterializeResult(
         metadata={
+            "version": run_id,  # the served build: the status database's serving_version
             "build_id": run_id,
             "as_of_date": as_of.isoformat(),
             "serving_database": serving.describe(),

@@ -20,7 +20,7 @@ from orchestration.defs.resources import (
     WarehouseResource,
 )
 from orchestration.quality import freshness, status
-from orchestration.quality.sql import connect_with_retry
+from orchestration.quality.warehouse import warehouse_connection
 from salesops.config import load_settings
 
 
@@ -62,7 +62,7 @@ def build_freshness_check(
         }
         reference = freshness.reference_time(as_of, settings.timezone)
         wanted = {k: v for k, v in assets.items() if k in selected}
-        with connect_with_retry(warehouse.warehouse, read_only=True) as con:
+        with warehouse_connection(warehouse_path=warehouse.warehouse, read_only=True) as con:
             outcomes = freshness.check_freshness(con, wanted, reference, configured)
         status.record_outcomes(settings.status, run_id_of(context), as_of, outcomes)
         for outcome in outcomes:

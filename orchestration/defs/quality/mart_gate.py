@@ -15,8 +15,7 @@ from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.quality.results import check_result, run_as_of, run_id_of
 from orchestration.defs.resources import WarehouseResource
 from orchestration.quality import mart_gate, status
-from orchestration.quality.publish import ServingPaths, serving_marts
-from orchestration.quality.sql import connect_with_retry
+from orchestration.quality.warehouse import published_mart_rows, warehouse_connection
 from salesops.config import load_settings
 
 
@@ -97,9 +96,9 @@ def build_mart_gate(nodes: dict[str, dict]) -> dg.AssetChecksDefinition | None:
         as_of = run_as_of(context)
         gate_config = config.gate_config()
         selected = {(k.asset_key.path[-1], k.name) for k in context.selected_asset_check_keys}
-        published = serving_marts(ServingPaths.from_settings(settings).serving)
+        published = published_mart_rows()
         outcomes = []
-        with connect_with_retry(warehouse.warehouse, read_only=True) as con:
+        with warehouse_connection(warehouse_path=warehouse.warehouse, read_only=True) as con:
             for mart, check in sorted(selected):
                 if check == "volume":
                     outcomes.append(mart_gate.volume(con, mart, published, config=gate_config))
