@@ -302,8 +302,10 @@ def published_mart_rows(env: Mapping[str, str] | None = None) -> dict[str, int]:
 
         try:
             con = serving_postgres(env).connect(application_name="salesops-gates")
-        except ConnectionError:  # no serving database yet: nothing published
-            return {}
+        except ConnectionError as exc:  # no serving database yet: nothing published
+            if "does not exist" in str(exc):
+                return {}
+            raise
         try:
             served = served_build(con)
         except psycopg2.Error:
