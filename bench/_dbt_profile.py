@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -26,6 +27,17 @@ from pathlib import Path
 from bench.harness import fmt, md_table
 
 TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)\s")
+# py-spy stacks -> what dbt was doing (first match wins, in this order).
+PYSPY_RULES = [
+    ("parsing the project (ManifestLoader)", r"ManifestLoader|parse_manifest|get_full_manifest"),
+    ("SQL in DuckDB (cursor.execute)", r"DuckDBConnectionWrapper\.execute|cursor\.execute"),
+    ("Jinja: compiling each node's SQL", r"compile_node|_compile_code|Compiler\.compile"),
+    ("Jinja: materialization and test macros at run time", r"execute_macro|MacroGenerator"),
+    ("graph, queue, selection", r"compile_manifest|link_graph|GraphQueue|get_graph_queue"),
+    ("events and logging", r"fire_event|EventManager|log_line"),
+    ("artifacts (manifest, run_results, msgpack)", r"write_manifest|write_json|msgpack|to_dict"),
+    ("imports and start-up", r"_find_and_load"),
+]
 
 
 def _seconds(line: str) -> int | None:
@@ -62,6 +74,26 @@ def profile(run_results: Path, log: Path, wall: float | None, cpu: float | None)
     for r in results:
         by_type[r["unique_id"].split(".")[0]].append(r["execution_time"])
     node_sum = sum(r["execution_time"] for r in results)
+    manifest_path = run_results.parent / "manifest.json"
+    nodes = json.loads(manifest_path.read_text())["nodes"] if manifest_path.exists() else {}
+    by_materialization: dict[str, list[float]] = collections.defaultdict(list)
+    by_test_kind: dict[str, list[float]] = collections.defaultdict(list)
+    phases = {"compile": 0.0, "execute": 0.0}
+    for r in results:
+        node = nodes.get(r["unique_id"]) or {}
+        if r["unique_id"].startswith("model."):
+            by_materialization[node.get("config", {}).get("materialized", "?")].append(
+                r["execution_time"]
+            )
+        elif r["unique_id"].startswith("test."):
+            kind = (node.get("test_metadata") or {}).get("name", "singular")
+            by_test_kind[kind].append(r["execution_time"])
+        for t in r.get("timing", []):
+            if t.get("started_at") and t.get("completed_at") and t["name"] in phases:
+                phases[t["name"]] += (
+                    dt.datetime.fromisoformat(t["completed_at"].rstrip("Z"))
+                    - dt.datetime.fromisoformat(t["started_at"].rstrip("Z"))
+                ).total_seconds()
     slowest = sorted(results, key=lambda r: -r["execution_time"])
     return {
         "elapsed_s": round(data["elapsed_time"], 2),
@@ -74,6 +106,10 @@ def profile(run_results: Path, log: Path, wall: float | None, cpu: float | None)
             k: {"nodes": len(v), "sum_s": round(sum(v), 2), "mean_s": round(sum(v) / len(v), 3)}
             for k, v in sorted(by_type.items(), key=lambda kv: -sum(kv[1]))
         },
+        "by_materialization": _sums(by_materialization),
+        "by_test_kind": _sums(by_test_kind),
+        "node_compile_s": round(phases["compile"], 1),
+        "node_execute_s": round(phases["execute"], 1),
         "top_models": [
             (r["unique_id"].split(".")[-1], round(r["execution_time"], 2))
             for r in slowest
@@ -88,6 +124,25 @@ def profile(run_results: Path, log: Path, wall: float | None, cpu: float | None)
             if r["unique_id"].startswith("test.")
         ][:5],
         **parse_log(log),
+    }
+
+
+def pyspy_breakdown(collapsed: Path, rate: float) -> dict[str, float]:
+    """Seconds per category of a ``py-spy record --format raw`` file (``--gil``: only the
+    thread holding the GIL is sampled, i.e. dbt's Python time, not DuckDB's native time)."""
+    rules = [(name, re.compile(rx)) for name, rx in PYSPY_RULES]
+    seconds: dict[str, float] = collections.Counter()
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        name = next((n for n, rx in rules if rx.search(stack)), "other")
+        seconds[name] += int(count) / rate
+    return {k: round(v, 1) for k, v in sorted(seconds.items(), key=lambda kv: -kv[1])}
+
+
+def _sums(groups: dict[str, list[float]]) -> dict:
+    return {
+        k: {"nodes": len(v), "sum_s": round(sum(v), 2)}
+        for k, v in sorted(groups.items(), key=lambda kv: -sum(kv[1]))
     }
 
 
@@ -116,6 +171,19 @@ def markdown(p: dict) -> str:
             [[k, v["nodes"], v["sum_s"], v["mean_s"]] for k, v in p["by_type"].items()],
         ),
         "",
+        f"Per-node phases summed over threads: compile (Jinja) {fmt(p['node_compile_s'])} s, "
+        f"execute {fmt(p['node_execute_s'])} s.",
+        "",
+        md_table(
+            ["models by materialization", "nodes", "summed s"],
+            [[k, v["nodes"], v["sum_s"]] for k, v in p["by_materialization"].items()],
+        ),
+        "",
+        md_table(
+            ["data tests by kind", "nodes", "summed s"],
+            [[k, v["nodes"], v["sum_s"]] for k, v in p["by_test_kind"].items()],
+        ),
+        "",
         md_table(["slowest models", "s"], p["top_models"]),
         "",
         md_table(["slowest data tests", "s"], p["top_tests"]),
@@ -134,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wall", type=float)
     parser.add_argument("--cpu", type=float)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pyspy", type=Path, help="a py-spy raw (collapsed) file of a dbt build")
+    parser.add_argument("--pyspy-rate", type=float, default=25)
     args = parser.parse_args(argv)
     wall, cpu = args.wall, args.cpu
     if args.results and wall is None:
@@ -146,6 +216,15 @@ def main(argv: list[str] | None = None) -> int:
         target / "run_results.json", args.workdir / "logs" / f"{args.run}-dbt_build.log", wall, cpu
     )
     print(json.dumps(p, indent=1) if args.json else markdown(p))
+    if args.pyspy:
+        spent = pyspy_breakdown(args.pyspy, args.pyspy_rate)
+        total = sum(spent.values()) or 1
+        print(
+            md_table(
+                ["py-spy: dbt's Python time", "s", "share"],
+                [[k, v, f"{v / total:.0%}"] for k, v in spent.items()],
+            )
+        )
     return 0
 
 
