@@ -284,7 +284,7 @@ def test_every_object_and_field_is_queryable(emulator, sf):
         assert np.all([list(r)[1:] == fields for r in response.json()["records"]])
 
 
-def test_pages_are_the_same_when_the_encoding_cache_evicts(sf, monkeypatch):
+def test_pages_are_the_same_when_the_encoding_cache_evicts(emulator, sf, monkeypatch):
     """The per-row encoding cache is an LRU with a budget; evicted rows are encoded again."""
     from emulator.server import salesforce
 
@@ -307,4 +307,17 @@ def test_pages_are_the_same_when_the_encoding_cache_evicts(sf, monkeypatch):
     ]
     assert runs[0] == runs[1] == runs[2] == runs[3]
     assert len(runs[0]) > 1
+    # Tables over ENCODE_CACHE_MAX_ROWS are not cached at all.
+    monkeypatch.setattr(salesforce, "ENCODE_CACHE_MAX_ROWS", 100)
+    salesforce.clear_encodings()
+    uncached = sf.pages(soql, batch=200)
+    assert not any(
+        isinstance(v, salesforce._Encodings)
+        for table in salesforce._table_cache(emulator.state)["tables"].values()
+        if table.n > 100
+        for v in table.cache.values()
+    )
+    assert [
+        {**p, "nextRecordsUrl": p.get("nextRecordsUrl", "").rsplit("-")[-1]} for p in uncached
+    ] == runs[0]
     salesforce.clear_encodings()
