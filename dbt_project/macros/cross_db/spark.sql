@@ -27,3 +27,14 @@
         else cast({{ expr }} as timestamp)
     end
 {%- endmacro %}
+
+{#- dbt's generic date_spine cross-joins powers of two to number the days, which Spark plans
+    and shuffles slowly (over a minute for the 2015-2035 calendar); a day spine is one
+    `sequence` here. Other grains use dbt's default. -#}
+{% macro spark__date_spine(datepart, start_date, end_date) -%}
+    {%- if datepart | lower == 'day' -%}
+        select explode(sequence(cast({{ start_date }} as date), date_sub(cast({{ end_date }} as date), 1), interval 1 day)) as date_day
+    {%- else -%}
+        {{ dbt.default__date_spine(datepart, start_date, end_date) }}
+    {%- endif -%}
+{%- endmacro %}
