@@ -78,6 +78,8 @@ def section(payloads: list[dict]) -> str:
                 f"({fmt(ex['ours_vs_ceiling'], 2)}) vs {fmt(ex['dlt'])} dlt "
                 f"({fmt(ex['ours_vs_dlt'], 1)}×)"
                 if ex["ours"]
+                else f"ours not measured; ceiling {fmt(ex['ceiling'])}"
+                if ex["ceiling"]
                 else "not measured",
                 fmt(max((s.get("peak_rss_mb") or 0 for s in [full, incr]), default=None) or None),
             ]
@@ -141,11 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", nargs="*", default=["small", "medium"])
     parser.add_argument("--write", type=Path)
+    parser.add_argument("--dir", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     payloads = [
-        json.loads((RESULTS / f"bench-{s}.json").read_text())
+        json.loads((args.dir / f"bench-{s}.json").read_text())
         for s in args.scales
-        if (RESULTS / f"bench-{s}.json").exists()
+        if (args.dir / f"bench-{s}.json").exists()
     ]
     text = section(payloads)
     if not args.write:
