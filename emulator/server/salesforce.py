@@ -9,7 +9,8 @@ Paging: a query is evaluated once (vectorised, :mod:`emulator.server.soql`); the
 positions are kept under a locator in ``state.extensions`` together with a reference to the
 immutable frame they index, so a locator always serves the snapshot it was created on. A page is
 a string join of per-row JSON texts, encoded the first time a row is served and cached with the
-served table (rows nobody asks for are never encoded). Time travel (``/_emulator/advance``) clears
+served table in a process-wide LRU (rows nobody asks for are never encoded; tables over
+``ENCODE_CACHE_MAX_ROWS`` are encoded per page and not cached, see ``_encoded``). Time travel (``/_emulator/advance``) clears
 ``extensions`` and so invalidates open locators and bulk jobs (``INVALID_QUERY_LOCATOR`` /
 ``NOT_FOUND``), like an expired cursor.
 
