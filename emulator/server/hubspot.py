@@ -834,8 +834,9 @@ def list_objects(state, request, match):
     properties = _requested(obj, _list_arg(request, "properties"), catalogue)
     targets = _association_targets(obj, _list_arg(request, "associations"))
     frame = served_frame(state, obj)
-    frame = frame[frame["archived"].to_numpy() == archived]
-    hs = frame["_hs"].to_numpy()
+    # Positions, not a filtered copy of the whole frame on every page.
+    keep = np.flatnonzero(frame["archived"].to_numpy() == archived)
+    hs = frame["_hs"].to_numpy()[keep]
     start = 0
     after = request.arg("after")
     if after:
@@ -843,9 +844,9 @@ def list_objects(state, request, match):
         if not text.isdigit():
             raise _BadRequest(f"Invalid input after: {after!r} is not a paging token", "after")
         start = int(np.searchsorted(hs, int(text), side="left"))
-    page = frame.iloc[start : start + limit]
+    page = frame.iloc[keep[start : start + limit]]
     body: dict = {"results": render_records(state, obj, page, properties, history, targets)}
-    if start + limit < len(frame):
+    if start + limit < len(keep):
         token = _token(str(int(hs[start + limit])))
         body["paging"] = {"next": {"after": _quoted(token), "link": _next_link(request, token)}}
     return Response.json(body)
