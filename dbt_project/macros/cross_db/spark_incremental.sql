@@ -17,13 +17,13 @@
     {%- if raw_strategy == 'delete+insert' -%}
         {{ return(raw_strategy) }}
     {%- endif -%}
-    {{ return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
+    {{ return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
 {%- endmacro %}
 
 
 {% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -%}
     {%- if strategy != 'delete+insert' -%}
-        {{ return(dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) }}
+        {{ return(dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) }}
     {%- endif -%}
     {%- if not unique_key -%}
         {{ exceptions.raise_compiler_error('delete+insert needs a unique_key (' ~ target ~ ')') }}
