@@ -827,9 +827,15 @@ def dbt_summary(run_results: Path) -> dict:
     if not run_results.exists():
         return {}
     results = json.loads(run_results.read_text())["results"]
+    bad = [r for r in results if r["status"] in ("error", "fail")]
     return {
         "nodes": len(results),
-        "dbt_errors": [r["unique_id"] for r in results if r["status"] in ("error", "fail")],
+        "dbt_errors": [r["unique_id"] for r in bad],
+        "dbt_error_messages": [
+            f"{r['unique_id']}: " + " ".join((r.get("message") or "").split())[:300]
+            for r in bad[:3]
+        ],
+        "dbt_skipped": sum(r["status"] == "skipped" for r in results),
     }
 
 
@@ -1346,6 +1352,10 @@ def run_engines(
                 if stage == "dbt_build":
                     result["data"].update(dbt_summary(data_dir / "dbt_target" / "run_results.json"))
                     record["dbt_errors"] = result["data"].get("dbt_errors")
+                    if not result["ok"] and result["data"].get("dbt_error_messages"):
+                        result["why"] = "; ".join(result["data"]["dbt_error_messages"]) + (
+                            f"; {result['data']['dbt_skipped']} nodes skipped downstream"
+                        )
                     if not result["ok"] and not result["why"].startswith("killed"):
                         accept_unit_test_errors(
                             result, data_dir / "dbt_target" / "run_results.json"
