@@ -112,7 +112,19 @@ def section(payloads: list[dict]) -> str:
                     (stages.get("dbt_build") or {}).get("wall_s"),
                     e.get("peak_rss_mb"),
                     len(e.get("dbt_errors") or []),
-                    e.get("error") or "",
+                    "; ".join(
+                        x
+                        for x in (
+                            f"+ PostgreSQL server {fmt(e['server_cpu_s'])} CPU s"
+                            if e.get("server_cpu_s") is not None
+                            else "",
+                            f"+ Spark JVM {fmt(e['jvm_cpu_sampled_s'])} CPU s"
+                            if e.get("jvm_cpu_sampled_s") is not None
+                            else "",
+                            e.get("error") or "",
+                        )
+                        if x
+                    ),
                 ]
             )
     if engine_rows:
