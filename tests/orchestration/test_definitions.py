@@ -111,3 +111,26 @@ def test_source_resources_bind_only_the_variables_that_are_set():
     )
     assert bound.refresh_token is None  # blank counts as unset
     assert HubSpotResource.from_environment({}).access_token is None
+
+
+def test_the_statistical_forecast_runs_between_the_marts_it_reads_and_those_that_read_it(defs):
+    """mart_forecast and mart_forecast_accuracy show the same night's statistical forecast: the
+    nightly job splits the dbt step around the Python asset instead of reading yesterday's."""
+    repo = defs.get_repository_def()
+    forecast = dg.AssetKey(["forecast", "statistical_forecasts"])
+    graph = repo.asset_graph
+    for mart in ("mart_forecast", "mart_forecast_accuracy"):
+        assert forecast in graph.get(dg.AssetKey(["marts", mart])).parent_keys
+    for read in (["marts", "fct_opportunity_states"], ["marts", "dim_reps"]):
+        assert dg.AssetKey(read) in graph.get(forecast).parent_keys
+
+    job = repo.get_job("nightly_refresh")
+    structure = job.graph.dependency_structure
+
+    def upstream_of(step: str) -> set[str]:
+        return {dep.node.name for dep in structure.all_upstream_outputs_from_node(step)}
+
+    forecast_step = next(name for name in job.graph.node_dict if "statistical_forecasts" in name)
+    assert any(name.startswith("salesops_dbt") for name in upstream_of(forecast_step))
+    after = [name for name in job.graph.node_dict if forecast_step in upstream_of(name)]
+    assert any(name.startswith("salesops_dbt") for name in after), after

@@ -231,6 +231,31 @@ def test_a_clean_night_passes_every_gate_quarantines_invalid_rows_and_publishes(
     assert (site.data / "serving_parquet" / "fct_opportunities.parquet").exists()
 
 
+def test_the_first_night_serves_its_own_statistical_forecast_and_back_test(published):
+    """The nightly job runs the Python forecast before the marts that read it: no empty
+    statistical columns on day one, no forecast from the night before."""
+    site, _ = published
+    current = query(
+        site.serving,
+        """
+        SELECT forecast_statistical_amount, forecast_statistical_low_amount,
+            forecast_statistical_high_amount
+        FROM marts.mart_forecast
+        WHERE level = 'company' AND as_of_date = ?
+        """,
+        [AS_OF],
+    )
+    assert len(current) == 2, current  # the current and the next fiscal quarter
+    for point, low, high in current:
+        assert point is not None and low <= point <= high, current
+    back_tested = query(
+        site.serving,
+        "SELECT count(DISTINCT fiscal_quarter) FROM marts.mart_forecast_accuracy "
+        "WHERE method = 'statistical' AND level = 'company'",
+    )
+    assert back_tested[0][0] >= 4, back_tested
+
+
 def test_a_dirty_night_fails_the_raw_gate_and_leaves_serving_untouched(tmp_path):
     from emulator.server import start_emulator
 

@@ -4,12 +4,12 @@ its back-test of every ended quarter at 1-13 weeks before its end, written to
 ``forecast.statistical_backtest``.
 
 It reads the ``fct_opportunity_states`` and ``dim_reps`` marts and the fiscal calendar, so it
-runs after the dbt marts, in group ``marts`` and the ``warehouse`` pool (it writes the
-warehouse). ``mart_forecast`` and ``mart_forecast_accuracy`` read the latest run on or before
-their as-of date; the asset is not declared as their dependency (it would be a cycle through the
-marts), so they show the previous night's run: the forecast's closed-to-date part is then a day
-old, and on the very first night (no run yet) the statistical columns and accuracy rows are
-empty until the next build of those two models.
+runs after them, in group ``marts`` and the ``warehouse`` pool (it writes the warehouse).
+``mart_forecast`` and ``mart_forecast_accuracy`` read its tables and declare it upstream
+(``meta.dagster.upstream_asset_keys`` in the dbt project), so in a Dagster run the dbt step is
+split in two: the models the forecast reads, then the forecast, then those two marts, which
+therefore show the same night's forecast and back-test, from the very first night. A plain
+``dbt build`` outside Dagster reads whatever run the table last holds (none on a new warehouse).
 """
 
 import dagster as dg
@@ -28,6 +28,7 @@ STATISTICAL_FORECAST_KEY = dg.AssetKey(["forecast", "statistical_forecasts"])
     deps=[
         dg.AssetKey(["marts", "fct_opportunity_states"]),
         dg.AssetKey(["marts", "dim_reps"]),
+        dg.AssetKey(["intermediate", "int_fiscal_months_spined"]),
     ],
     group_name="marts",
     pool=WAREHOUSE_POOL,

@@ -4,7 +4,10 @@ Models under ``models/staging``, ``models/intermediate`` and ``models/marts`` ge
 ``staging/<name>``, ``intermediate/<name>``, ``marts/<name>`` (the warehouse schema and table) and
 the group of their layer; seeds are ``seeds/<name>`` in group ``seeds``. Sources keep the
 ``meta.dagster.asset_key`` the dbt project gives them (``raw/<source>/<table>``, the ingest
-assets), so ingest and dbt form one lineage graph.
+assets), so ingest and dbt form one lineage graph. A model that reads a table a Python asset
+writes, without ``source()`` (the table may not exist yet), names that asset in
+``meta.dagster.upstream_asset_keys``; Dagster then runs the asset before the model, splitting the
+dbt step in two where the asset itself reads other models.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ class SalesopsTranslator(DagsterDbtTranslator):
         if layer is None or (meta.get("dagster") or {}).get("asset_key"):
             return super().get_asset_key(dbt_resource_props)
         return dg.AssetKey([layer, dbt_resource_props["name"]])
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        meta = self.get_resource_props(manifest, unique_id).get("config", {}).get("meta") or {}
+        upstream = (meta.get("dagster") or {}).get("upstream_asset_keys") or []
+        if not upstream:
+            return spec
+        return spec.merge_attributes(deps=[dg.AssetKey(list(key)) for key in upstream])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return layer_of(dbt_resource_props) or super().get_group_name(dbt_resource_props)
