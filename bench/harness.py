@@ -215,7 +215,8 @@ def markdown(payload: Mapping[str, Any]) -> str:
         f"as of {payload['as_of']})",
         "",
         f"Measured {payload['measured_at']} on {payload['machine'].get('cpus')} CPUs, "
-        f"Python {payload['machine'].get('python')}. Load average (1/5/15 min) before "
+        f"Python {payload['machine'].get('python')}, commit "
+        f"{payload['machine'].get('commit') or 'unknown'}. Load average (1/5/15 min) before "
         f"{before.get('avg1')}/{before.get('avg5')}/{before.get('avg15')}, after "
         f"{after.get('avg1', '-')}/{after.get('avg5', '-')}/{after.get('avg15', '-')}. "
         "Wall times on a loaded machine measure the load; CPU seconds measure the code.",
@@ -1001,6 +1002,7 @@ def run_all(args) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "commit": git_commit(),
         },
         "load": {"before": loadavg()},
         "generation": {},
@@ -1073,6 +1075,24 @@ def run_all(args) -> int:
         write_results(payload)
         print(f"wrote bench/results/bench-{args.scale}.json and .md")
     return 0
+
+
+def git_commit() -> str | None:
+    """The commit measured (``+dirty`` when tracked files differ from it), None outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def write_results(payload: Mapping[str, Any]) -> None:
