@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint dev bench lock clean
+.PHONY: setup demo test test-spark lint dev bench lock clean
 
 setup: $(STAMP)
 
@@ -35,7 +35,13 @@ lint: setup
 
 test: setup lint
 	bash scripts/system-packages.sh chromium postgresql
-	$(BIN)/pytest -n 2 --durations=25
+	$(BIN)/pytest -n 2 --durations=25 -m "not spark"
+
+# The Spark engine suite (tests/engines/test_spark_engine.py): the whole dbt project on a local
+# Spark session over the Parquet lake, every mart compared with DuckDB. Needs Java 17.
+test-spark: setup
+	bash scripts/system-packages.sh openjdk-17-jre-headless
+	$(BIN)/pytest -n 0 --durations=10 -m spark
 
 dev: setup
 	$(BIN)/salesops dev
