@@ -121,7 +121,7 @@ def section(payloads: list[dict]) -> str:
                             f"+ Spark JVM {fmt(e['jvm_cpu_sampled_s'])} CPU s"
                             if e.get("jvm_cpu_sampled_s") is not None
                             else "",
-                            e.get("error") or "",
+                            " ".join(str(e.get("error") or "").split())[:300],
                         )
                         if x
                     ),

@@ -175,7 +175,7 @@ def engine_rows(engines: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
         if e.get("server_cpu_s") is not None:
             note.append(f"+ PostgreSQL server CPU {fmt(e['server_cpu_s'])} s")
         if e.get("error"):
-            note.append(str(e["error"]))
+            note.append(" ".join(str(e["error"]).split())[:400])
         rows.append(
             [
                 name,
@@ -194,7 +194,7 @@ def stage_note(stage: str, s: Mapping[str, Any]) -> str:
     d = s.get("data") or {}
     if not s.get("ok"):
         why = d.get("error") or s.get("why") or f"exit {s.get('exit_code')}"
-        return f"FAILED: {why}"
+        return "FAILED: " + " ".join(str(why).split())[:400]
     if stage == "extract":
         runs = d.get("runs") or []
         fetched = sum(r.get("fetched", 0) for r in runs)
