@@ -88,7 +88,11 @@ def connect(origin: Origin) -> Iterator[Any]:
 def _postgres_origin(settings: Settings) -> Origin | None:
     """PostgreSQL (``SALESOPS_DBT_TARGET=postgres``): the serving database's ``marts`` once
     published, else the build database's."""
-    from orchestration.quality.warehouse import build_postgres, postgres_connection, serving_postgres
+    from orchestration.quality.warehouse import (
+        build_postgres,
+        postgres_connection,
+        serving_postgres,
+    )
 
     for target, published in ((serving_postgres(), True), (build_postgres(os.environ), False)):
         try:
