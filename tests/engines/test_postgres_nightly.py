@@ -20,7 +20,7 @@ import pytest
 
 from orchestration.quality import publish_postgres, status
 from tests.engines.postgres_support import env_for, fresh_database, query
-from tests.quality.support import AS_OF, DIRTY_RATE, SEED
+from tests.quality.support import AS_OF, DIRTY_RATE, SEED, models_built_from_raw
 from tests.quality.test_pipeline import Site, run_job
 
 
@@ -170,7 +170,7 @@ def test_a_dirty_night_on_postgres_fails_the_raw_gate_and_leaves_serving_unchang
     assert not night.success
     assert set(night.steps_failed) == {"raw_gate_salesforce", "raw_gate_hubspot"}, night.explain()
     assert "publish" not in night.materialized
-    assert not any(key.startswith(("staging/", "marts/")) for key in night.materialized)
+    assert not models_built_from_raw(night.materialized), night.materialized
     message = night.failed_checks[("raw/salesforce/opportunity", "raw_gate")]
     assert "raw_salesforce.opportunity" in message
     assert "invalid_probability [expect_column_values_to_be_between(probability" in message

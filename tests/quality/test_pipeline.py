@@ -21,7 +21,15 @@ import pytest
 
 from orchestration.quality import publish, status
 from salesops.cli import main as salesops
-from tests.quality.support import AS_OF, DIRTY_RATE, SEED, emulator_env, readers, shared
+from tests.quality.support import (
+    AS_OF,
+    DIRTY_RATE,
+    SEED,
+    emulator_env,
+    models_built_from_raw,
+    readers,
+    shared,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -273,7 +281,7 @@ def test_a_dirty_night_fails_the_raw_gate_and_leaves_serving_untouched(tmp_path)
     assert not night.success
     assert set(night.steps_failed) == {"raw_gate_salesforce", "raw_gate_hubspot"}
     assert "publish" not in night.materialized
-    assert not any(key.startswith(("staging/", "marts/")) for key in night.materialized)
+    assert not models_built_from_raw(night.materialized), night.materialized
     message = night.failed_checks[("raw/salesforce/opportunity", "raw_gate")]
     assert "raw_salesforce.opportunity" in message
     assert "invalid_probability [expect_column_values_to_be_between(probability" in message
