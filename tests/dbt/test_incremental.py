@@ -10,6 +10,7 @@ sync included); a full refresh of the same data must give identical tables.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pytest
@@ -97,3 +98,21 @@ def test_syncs_changed_only_some_rows(incremental_warehouse):
         con.close()
     assert syncs[0] == 3
     assert loaded[0] == 3
+
+
+def test_models_never_look_up_a_raw_schema_dbt_has_not_listed_yet(incremental_warehouse):
+    """dbt lists an uncached schema into its cache one relation at a time while the schema already
+    counts as cached, so a raw-table lookup racing that listing in another thread was told the
+    table did not exist and staged it as empty (HubSpot emails vanished from fct_activities in
+    about one build in six). The on-run-start hook cache_source_schemas lists those schemas in
+    the main thread first: no worker thread may miss the cache for them."""
+    log = incremental_warehouse.parent / "logs" / "dbt.log"
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    misses = [event for event in events if event["info"]["name"] == "CacheMiss"]
+    assert misses, "the log records dbt's cache misses (the main thread lists the raw schemas)"
+    in_workers = {
+        (event["info"]["thread"], event["data"]["schema"])
+        for event in misses
+        if event["info"]["thread"] != "MainThread"
+    }
+    assert not in_workers, sorted(in_workers)
