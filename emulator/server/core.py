@@ -163,6 +163,11 @@ class ApiDialect:
     """How one API formats its errors and authenticates; each API module provides one."""
 
     name = "generic"
+    # Whether ``decorate`` also runs on the answers the core gives before any handler (unknown
+    # routes, generic faults, failed authentication). Salesforce sends Sforce-Limit-Info on every
+    # REST response; HubSpot's fault answers carry their own rate headers, which decorate would
+    # overwrite.
+    decorates_refusals = False
 
     def authenticate(self, state: EmulatorState, request: Request) -> Response | None:
         return None
@@ -278,8 +283,13 @@ def dispatch(state: EmulatorState, request: Request) -> Response:
     if route is None:
         dialect = _dialect_for_path(request.path)
         status = 405 if path_known else 404
-        return dialect.error(
-            "NOT_FOUND", status, f"The requested resource does not exist: {request.path}"
+        return _refusal(
+            state,
+            dialect,
+            request,
+            dialect.error(
+                "NOT_FOUND", status, f"The requested resource does not exist: {request.path}"
+            ),
         )
     dialect = DIALECTS.get(route.api, DIALECTS["admin"])
     if route.api != "admin":
@@ -288,13 +298,21 @@ def dispatch(state: EmulatorState, request: Request) -> Response:
             state.api_usage[route.api] = state.api_usage.get(route.api, 0) + 1
         fault = _generic_fault(state, dialect, request, route)
         if fault is not None:
-            return fault
+            return _refusal(state, dialect, request, fault)
         if route.authenticated:
             denied = dialect.authenticate(state, request)
             if denied is not None:
-                return denied
+                return _refusal(state, dialect, request, denied)
     response = route.handler(state, request, match)
     dialect.decorate(state, request, response)
+    return response
+
+
+def _refusal(
+    state: EmulatorState, dialect: ApiDialect, request: Request, response: Response
+) -> Response:
+    if dialect.decorates_refusals:
+        dialect.decorate(state, request, response)
     return response
 
 

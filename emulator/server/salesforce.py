@@ -184,6 +184,7 @@ def _persistent(state: EmulatorState) -> _Persistent:
 # ------------------------------------------------------------------------------ dialect
 class SalesforceDialect(ApiDialect):
     name = API
+    decorates_refusals = True
 
     def authenticate(self, state: EmulatorState, request: Request) -> Response | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

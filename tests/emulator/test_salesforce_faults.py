@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 
 import numpy as np
@@ -97,6 +98,42 @@ def test_token_expiry_then_refresh(make_emulator):
     assert sf.get("limits").status_code == 401  # dead for good
     sf.token = sf.fetch_token()
     assert sf.get("limits").status_code == 200
+
+
+# The reference's own parsing rule (api-wire-formats.md, Salesforce limits).
+API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+@pytest.mark.parametrize(
+    ("faults", "path", "auth", "status"),
+    [
+        ("", "sobjects", None, 401),
+        ("", "sobjects", "Bearer not-a-token", 401),
+        ("", "jobs/query", None, 401),
+        ("rate_limit=1", "sobjects", "token", 429),
+        ("server_error=1", "query?q=SELECT+Id+FROM+Account", "token", 503),
+        ("daily_limit=1", "limits", "token", 403),
+        ("", "no-such-resource", "token", 404),
+    ],
+    ids=["no-token", "unknown-token", "bulk-no-token", "rate", "server", "daily", "unknown-route"],
+)
+def test_limit_info_on_refusals(tiny, faults, path, auth, status):
+    """Sforce-Limit-Info is on every REST response, not only on the 200s a handler answers."""
+    running, sf = tiny
+    if faults:
+        _set_faults(running, faults)
+    headers = {"Authorization": f"Bearer {sf.token}" if auth == "token" else auth}
+    response = requests.get(
+        f"{running.base_url}/services/data/v59.0/{path}",
+        headers={k: v for k, v in headers.items() if v},
+        timeout=30,
+    )
+    assert response.status_code == status
+    usage = API_USAGE.fullmatch(response.headers.get("Sforce-Limit-Info", ""))
+    assert usage, response.headers
+    # Refused calls count against the allocation like served ones (unknown routes do not).
+    assert int(usage[1]) == running.state.api_usage["salesforce"]
+    assert int(usage[2]) == 100_000
 
 
 # ------------------------------------------------------------------------------ Salesforce faults
