@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DESTINATIONS = ("duckdb", "postgres", "parquet")
 DBT_TARGETS = ("duckdb", "postgres", "spark")
 _CRON_FIELD = re.compile(r"^[\d*/,\-]+$")
+_PG_NAME_BYTES = 63  # NAMEDATALEN - 1
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,8 @@ class Settings:
     postgres_host: str
     postgres_port: int
     postgres_dbname: str
+    postgres_serving_dbname: str
+    spark_dir: Path
 
     @property
     def tz(self) -> ZoneInfo:
@@ -98,6 +101,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         raise ConfigError(f"SALESOPS_POSTGRES_PORT={port_raw!r} must be a port number (1-65535).")
 
+    postgres_dbname = get("SALESOPS_POSTGRES_DBNAME", "salesops")
+    serving_dbname = get("SALESOPS_POSTGRES_SERVING_DBNAME", f"{postgres_dbname}_serving")
+    # PostgreSQL silently truncates longer names, so two long names could meet in one database.
+    if len(serving_dbname.encode()) > _PG_NAME_BYTES:
+        raise ConfigError(
+            f"SALESOPS_POSTGRES_SERVING_DBNAME={serving_dbname!r} is longer than PostgreSQL's "
+            f"{_PG_NAME_BYTES}-byte name limit; use a shorter database name."
+        )
+    # BI reaches the serving database only; sharing the build database would expose raw data.
+    if serving_dbname == postgres_dbname:
+        raise ConfigError(
+            f"SALESOPS_POSTGRES_SERVING_DBNAME={serving_dbname!r} is the build database "
+            "(SALESOPS_POSTGRES_DBNAME); the serving database must be a different one, "
+            f"e.g. '{postgres_dbname}_serving'."
+        )
+
+    spark_dir = path("SALESOPS_SPARK_DIR", "spark")
+    if spark_dir.exists() and not spark_dir.is_dir():
+        raise ConfigError(
+            f"SALESOPS_SPARK_DIR={str(spark_dir)!r} is a file; it must be a directory "
+            "(Spark's warehouse and metastore live under it)."
+        )
+
     webhook = env.get("SALESOPS_ALERT_WEBHOOK_URL", "").strip() or None
     if webhook and not webhook.startswith(("http://", "https://")):
         raise ConfigError(
@@ -119,5 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dbt_target=dbt_target,
         postgres_host=get("SALESOPS_POSTGRES_HOST", "127.0.0.1"),
         postgres_port=int(port_raw),
-        postgres_dbname=get("SALESOPS_POSTGRES_DBNAME", "salesops"),
+        postgres_dbname=postgres_dbname,
+        postgres_serving_dbname=serving_dbname,
+        spark_dir=spark_dir,
     )

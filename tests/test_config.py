@@ -25,6 +25,8 @@ def test_defaults_live_under_the_project_data_dir():
         5432,
         "salesops",
     )
+    assert settings.postgres_serving_dbname == "salesops_serving"
+    assert settings.spark_dir == PROJECT_ROOT / "data" / "spark"
 
 
 def test_relative_paths_resolve_against_the_project_root_not_the_cwd(tmp_path, monkeypatch):
@@ -52,6 +54,8 @@ def test_absolute_paths_are_kept(tmp_path):
         ("SALESOPS_DBT_TARGET", "bigquery", "duckdb, postgres, spark"),
         ("SALESOPS_POSTGRES_PORT", "54x2", "port number"),
         ("SALESOPS_POSTGRES_PORT", "70000", "port number"),
+        ("SALESOPS_POSTGRES_SERVING_DBNAME", "salesops", "must be a different one"),
+        ("SALESOPS_POSTGRES_SERVING_DBNAME", "s" * 64, "63-byte name limit"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_expected_form(name, value, hint):
@@ -72,3 +76,26 @@ def test_a_malformed_webhook_is_rejected_without_echoing_it():
 def test_time_zone_is_usable():
     settings = load_settings({"SALESOPS_TIMEZONE": "Europe/Berlin"})
     assert settings.tz.key == "Europe/Berlin"
+
+
+def test_the_serving_database_follows_the_build_database_unless_named():
+    derived = load_settings({"SALESOPS_POSTGRES_DBNAME": "crm"})
+    assert derived.postgres_serving_dbname == "crm_serving"
+    named = load_settings(
+        {"SALESOPS_POSTGRES_DBNAME": "crm", "SALESOPS_POSTGRES_SERVING_DBNAME": " bi "}
+    )
+    assert named.postgres_serving_dbname == "bi"
+    assert load_settings({"SALESOPS_POSTGRES_SERVING_DBNAME": "s" * 63}).postgres_serving_dbname
+
+
+def test_the_spark_dir_follows_the_data_dir_and_must_be_a_directory(tmp_path):
+    assert load_settings({"SALESOPS_DATA_DIR": str(tmp_path)}).spark_dir == tmp_path / "spark"
+    assert load_settings({"SALESOPS_SPARK_DIR": "cluster/spark"}).spark_dir == (
+        PROJECT_ROOT / "cluster" / "spark"
+    )
+    a_file = tmp_path / "spark"
+    a_file.write_text("not a directory")
+    with pytest.raises(ConfigError) as error:
+        load_settings({"SALESOPS_SPARK_DIR": str(a_file)})
+    assert "SALESOPS_SPARK_DIR" in str(error.value)
+    assert "must be a directory" in str(error.value)

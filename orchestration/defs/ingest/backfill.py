@@ -4,8 +4,8 @@ The nightly ingest re-reads a trailing window (restatements). For an older range
 conversion-tracking fix, launch a backfill of this daily-partitioned asset: the whole range runs
 as one run (single-run backfill policy) and is read with the connector's date-range reads
 (``GoogleAdsSource.read`` over one window), straight into ``raw_google_ads.campaign_daily_metrics``
-(restated rows are updated in place and versioned). The stream's bookmark is left alone, so the
-nightly schedule is unaffected. Each run also records a materialization of
+of the destination ``SALESOPS_DESTINATION`` names (restated rows are updated in place and
+versioned). The stream's bookmark is left alone, so the nightly schedule is unaffected. Each run also records a materialization of
 ``raw/google_ads/campaign_daily_metrics``, so dbt's staging shows as out of date.
 """
 
@@ -14,7 +14,7 @@ import datetime as dt
 import dagster as dg
 
 from connectors import google_ads
-from connectors.destinations import DuckDBDestination
+from connectors.destinations.factory import destination_from_env
 from connectors.streams import Window
 from orchestration.defs.ingest.assets import INGEST_RETRY, WAREHOUSE_POOL, raw_key
 from orchestration.defs.resources import GoogleAdsResource, WarehouseResource
@@ -54,6 +54,15 @@ def google_ads_backfill_days(
         source = google_ads_source.build()
     except ConfigError as exc:
         raise dg.Failure(f"google_ads: {exc}", allow_retries=False) from None
+    try:
+        # The destination SALESOPS_DESTINATION names, like the nightly ingest: a backfill into
+        # DuckDB while the nightly lands in PostgreSQL or the lake would restate the wrong copy.
+        destination = destination_from_env(
+            clock=lambda: source.server_now(), warehouse=warehouse.warehouse
+        )
+    except ConfigError as exc:
+        source.close()
+        raise dg.Failure(f"destination: {exc}", allow_retries=False) from None
     window = Window(
         dt.datetime.combine(first, dt.time(), dt.UTC),
         dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC),
@@ -61,7 +70,6 @@ def google_ads_backfill_days(
     counts = dict.fromkeys(("fetched", "inserted", "updated", "quarantined", "pages"), 0)
     try:
         (spec,) = source.streams()
-        destination = DuckDBDestination(warehouse.warehouse, clock=lambda: source.server_now())
         with destination.open_sync(source.name) as sync:
             for page in source.read(spec, window):
                 result = sync.write_batch(
