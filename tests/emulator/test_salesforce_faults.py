@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -134,6 +135,81 @@ def test_limit_info_on_refusals(tiny, faults, path, auth, status):
     # Refused calls count against the allocation like served ones (unknown routes do not).
     assert int(usage[1]) == running.state.api_usage["salesforce"]
     assert int(usage[2]) == 100_000
+
+
+# ------------------------------------------------------------------------------ determinism
+RETRYABLE = (403, 429, 500, 503)  # what the generic faults answer; anything else is a real error
+
+
+def _until_ok(send, attempts: int = 60) -> tuple[requests.Response, int]:
+    """Repeat ``send`` until a 200 with a complete body; return it and the number of failures."""
+    failures = 0
+    for _ in range(attempts):
+        try:
+            response = send()  # reads the body: a truncated one raises here
+        except requests.exceptions.RequestException:
+            failures += 1
+            continue
+        if response.status_code == 200:
+            return response, failures
+        assert response.status_code in RETRYABLE, response.text
+        failures += 1
+    raise AssertionError(f"no 200 in {attempts} attempts")
+
+
+def _page_bodies(running, soql: str, all_rows: bool, batch: int) -> tuple[list[bytes], int]:
+    session = requests.Session()
+    session.trust_env = False
+    token_response, failures = _until_ok(
+        lambda: session.post(
+            f"{running.base_url}/services/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": running.credentials.salesforce_client_id,
+                "client_secret": running.credentials.salesforce_client_secret,
+            },
+            timeout=30,
+        )
+    )
+    headers = {
+        "Authorization": f"Bearer {token_response.json()['access_token']}",
+        "Sforce-Query-Options": f"batchSize={batch}",
+    }
+    url = f"{running.base_url}/services/data/v59.0/{'queryAll' if all_rows else 'query'}"
+    params = {"q": soql}
+    bodies = []
+    while url:
+        response, failed = _until_ok(
+            partial(session.get, url, params=params, headers=headers, timeout=30)
+        )
+        failures += failed
+        bodies.append(response.content)
+        next_url = response.json().get("nextRecordsUrl")
+        url, params = (running.base_url + next_url, None) if next_url else (None, None)
+    return bodies, failures
+
+
+def test_random_faults_never_change_the_pages(make_emulator):
+    """The fault dice decide only whether a request fails: a client that retries every failure
+    reads byte for byte the pages a fault-free server of the same seed serves."""
+    clean = make_emulator()
+    faulted = make_emulator(faults="server_error=0.3,rate_limit=0.3,truncate=0.1,disconnect=0.1")
+    queries = [
+        ("SELECT Id, Name, Amount, StageName, CloseDate, SystemModstamp FROM Opportunity", False),
+        ("SELECT Id, OpportunityId, Field, OldValue, NewValue FROM OpportunityFieldHistory", False),
+        ("SELECT Id, StageName, IsDeleted FROM OpportunityHistory ORDER BY SystemModstamp", True),
+    ]
+    total_failures = 0
+    page_counts = []
+    for soql, all_rows in queries:
+        expected, clean_failures = _page_bodies(clean, soql, all_rows, batch=200)
+        served, failures = _page_bodies(faulted, soql, all_rows, batch=200)
+        assert clean_failures == 0
+        assert served == expected, soql
+        total_failures += failures
+        page_counts.append(len(expected))
+    assert max(page_counts) > 1, "premise: locator paging is exercised"
+    assert total_failures > 0, "premise: the faulted server failed some requests"
 
 
 # ------------------------------------------------------------------------------ Salesforce faults
