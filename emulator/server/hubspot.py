@@ -1242,6 +1242,10 @@ def v4_batch_read(state, request, match):
                     "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
                     "message": f"No {SINGULAR[to_obj]} is associated with {SINGULAR[from_obj]} {raw}.",
                     "context": {"fromObjectId": [raw]},
+                    # Required by HubSpot's published schema (StandardError): the official
+                    # SDK, validating client-side, rejects a batch answer without them.
+                    "errors": [],
+                    "links": {},
                 }
             )
     out: dict = {"status": "COMPLETE", "results": results}

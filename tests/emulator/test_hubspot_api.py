@@ -12,12 +12,21 @@ import email.utils
 import re
 import time
 
+import hubspot as hubspot_sdk
 import numpy as np
 import pandas as pd
 import pytest
 import requests
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
+from hubspot.crm.contacts import PublicObjectSearchRequest as ContactsSearchRequest
+from hubspot.crm.deals import Filter, FilterGroup
+from hubspot.crm.deals import PublicObjectSearchRequest as DealsSearchRequest
 
-from emulator.ids import parse_hs_id
+from connectors.hubspot import ASSOCIATIONS, HISTORY_PROPERTIES
+from emulator.ids import hs_ids, parse_hs_id
 from emulator.schema import HS_OBJECTS, HS_REFERENCE_PROPERTIES, HS_STAGES
 from emulator.server import hubspot
 
@@ -1110,31 +1119,69 @@ def test_two_servers_serve_identical_data(make_emulator):
 
 
 # ------------------------------------------------------------------------------ the official SDK
-def test_official_sdk_reads_the_emulator(emulator):
-    hubspot_sdk = pytest.importorskip("hubspot")
-    from hubspot.crm.contacts import PublicObjectSearchRequest
-
+# hubspot-api-client reads what the connector (connectors/hubspot.py) reads: the six objects,
+# their archived records, owners (active and deactivated), the incremental deals search and the
+# v4 batch associations; its models fail on any answer that breaks HubSpot's published schema.
+def _sdk(running) -> hubspot_sdk.HubSpot:
     client = hubspot_sdk.HubSpot(
-        access_token=emulator.credentials.hubspot_token,
-        host=emulator.base_url,
+        access_token=running.credentials.hubspot_token,
+        host=running.base_url,
         client_side_validation=True,
     )
     assert client.crm.deals.basic_api.api_client.configuration.client_side_validation is True
-    for obj in ("companies", "contacts", "deals"):
-        api = getattr(client.crm, obj)
-        page = api.basic_api.get_page(
-            limit=3, properties=["hubspot_owner_id"], associations=["companies"]
+    return client
+
+
+def _sdk_object_api(client: hubspot_sdk.HubSpot, obj: str):
+    """Companies, contacts and deals have their own group on ``crm``; engagements sit under
+    ``crm.objects``."""
+    return getattr(client.crm, obj, None) or getattr(client.crm.objects, obj)
+
+
+def _sdk_pages(get_page, **kwargs) -> tuple[list, int]:
+    """Every result of a paged SDK list call, following ``paging.next.after``; and the pages."""
+    results, after, pages = [], None, 0
+    while True:
+        page = get_page(after=after, **kwargs)
+        results.extend(page.results)
+        pages += 1
+        if page.paging is None:
+            return results, pages
+        after = page.paging.next.after
+
+
+def _check_sdk_record(record, row, obj: str) -> None:
+    assert pd.Timestamp(record.updated_at).tz_convert(None) == row["updatedAt"]
+    assert pd.Timestamp(record.created_at).tz_convert(None) == row["createdAt"]
+    for prop in HS_OBJECTS[obj].properties:
+        check_value(prop, record.properties[prop.name], row.get(prop.name))
+
+
+def test_official_sdk_reads_the_emulator(emulator):
+    client = _sdk(emulator)
+    for obj in OBJECTS:
+        expected = view_frame(emulator, obj).set_index("id")
+        page_size = 5
+        every, pages = _sdk_pages(
+            _sdk_object_api(client, obj).basic_api.get_page,
+            limit=page_size,
+            properties=[p.name for p in HS_OBJECTS[obj].properties],
         )
-        assert len(page.results) == 3 and page.paging.next.after
-        every = api.get_all()
-        assert sorted(parse_hs_id(r.id, KEY_TYPES[obj]) for r in every) == sorted(
-            view_frame(emulator, obj).id
-        )
-        assert all(isinstance(r.updated_at, dt.datetime) for r in every)
+        assert pages == -(-len(expected) // page_size) > 1
+        keys = [parse_hs_id(r.id, KEY_TYPES[obj]) for r in every]
+        assert sorted(keys) == sorted(expected.index)
+        for record, key in zip(every, keys, strict=True):
+            assert record.archived is False
+            _check_sdk_record(record, expected.loc[key], obj)
+        # The SDK's generic reader for any object type reads the same records.
+        generic = client.crm.objects.get_all(obj)
+        assert sorted(parse_hs_id(r.id, KEY_TYPES[obj]) for r in generic) == sorted(keys)
+    page = client.crm.deals.basic_api.get_page(limit=3, associations=["companies"])
+    assert len(page.results) == 3 and page.paging.next.after
     history = client.crm.deals.get_all(properties_with_history=["dealstage"])
     assert all(r.properties_with_history["dealstage"] for r in history)
     result = client.crm.contacts.search_api.do_search(
-        public_object_search_request=PublicObjectSearchRequest(
+        public_object_search_request=ContactsSearchRequest(
             filter_groups=[{"filters": [{"propertyName": "email", "operator": "HAS_PROPERTY"}]}],
             sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             properties=["email"],
@@ -1142,8 +1189,6 @@ def test_official_sdk_reads_the_emulator(emulator):
         )
     )
     assert result.total == len(view_frame(emulator, "contacts")) == len(result.results)
-    owners = client.crm.owners.owners_api.get_page(limit=100)
-    assert len(owners.results) == int((~emulator.state.view.hubspot["owners"].archived).sum())
     pipelines = client.crm.pipelines.pipelines_api.get_all("deals")
     assert [s.id for s in pipelines.results[0].stages] == [s[0] for s in HS_STAGES]
     props = client.crm.properties.core_api.get_all("deals")
@@ -1154,3 +1199,133 @@ def test_official_sdk_reads_the_emulator(emulator):
             for p in props.results
         ]
     )
+
+
+def test_official_sdk_reads_archived_records_and_owners(seed2):
+    client = _sdk(seed2)
+    assert len(view_frame(seed2, "deals", archived=True)) >= 1, "premise: an archived deal"
+    for obj in OBJECTS:
+        expected = view_frame(seed2, obj, archived=True).set_index("id")
+        # Like the connector's archived pass: every property, and the deal history with them.
+        history = list(HISTORY_PROPERTIES) if obj == "deals" else None
+        gone, _ = _sdk_pages(
+            _sdk_object_api(client, obj).basic_api.get_page,
+            archived=True,
+            limit=50 if history else 100,
+            properties=[p.name for p in HS_OBJECTS[obj].properties],
+            **({"properties_with_history": history} if history else {}),
+        )
+        keys = [parse_hs_id(r.id, KEY_TYPES[obj]) for r in gone]
+        assert sorted(keys) == sorted(expected.index), obj
+        for record, key in zip(gone, keys, strict=True):
+            row = expected.loc[key]
+            assert record.archived is True
+            assert pd.Timestamp(record.archived_at).tz_convert(None) == row["archivedAt"]
+            _check_sdk_record(record, row, obj)
+            for name in history or ():
+                # Newest first: the head of a property's history is its current value.
+                assert record.properties_with_history[name][0].value == (
+                    record.properties[name] or ""
+                )
+
+    owners = seed2.state.view.hubspot["owners"].set_index("id")
+    assert owners["archived"].any(), "premise: deactivated owners"
+    for archived in (False, True):
+        served, pages = _sdk_pages(
+            client.crm.owners.owners_api.get_page, archived=archived, limit=2
+        )
+        expected = owners[owners["archived"] == archived]
+        assert pages == -(-len(expected) // 2)
+        keys = [parse_hs_id(o.id, "User") for o in served]
+        assert sorted(keys) == sorted(expected.index)
+        for owner, key in zip(served, keys, strict=True):
+            row = expected.loc[key]
+            assert owner.archived is archived
+            assert (owner.email, owner.first_name, owner.last_name, owner.user_id) == (
+                row["email"],
+                row["firstName"],
+                row["lastName"],
+                row["userId"],
+            )
+
+
+def test_official_sdk_searches_deals_by_modification_time(searchable):
+    """The connector's incremental read: ``hs_lastmodifieddate`` in [start, end), in
+    ``hs_object_id`` order, paged by offset or re-anchored on the last id (keyset)."""
+    client = _sdk(searchable)
+    frame = view_frame(searchable, "deals")
+    stamps = frame.hs_lastmodifieddate.sort_values().to_numpy()
+    start, end = stamps[len(stamps) // 4], stamps[3 * len(stamps) // 4]
+    in_window = frame[(frame.hs_lastmodifieddate >= start) & (frame.hs_lastmodifieddate < end)]
+    expected = sorted(hs_ids(in_window.id.to_numpy()), key=int)
+    page_size = 3
+    assert len(expected) > page_size, "premise: the window spans several pages"
+    window = [
+        Filter(property_name="hs_lastmodifieddate", operator="GTE", value=str(_ms(start))),
+        Filter(property_name="hs_lastmodifieddate", operator="LT", value=str(_ms(end))),
+    ]
+
+    def search_page(after: str, last_id: str | None = None):
+        anchor = [Filter(property_name="hs_object_id", operator="GT", value=last_id)]
+        return client.crm.deals.search_api.do_search(
+            public_object_search_request=DealsSearchRequest(
+                filter_groups=[FilterGroup(filters=window + (anchor if last_id else []))],
+                sorts=["hs_object_id"],  # the SDK's form of an ascending sort
+                properties=["hs_lastmodifieddate", "dealstage"],
+                limit=page_size,
+                after=after,
+            )
+        )
+
+    by_offset, after = [], "0"
+    while after is not None:
+        page = search_page(after)
+        assert page.total == len(expected)
+        by_offset.extend(page.results)
+        after = page.paging.next.after if page.paging else None
+    by_keyset, last_id = [], None
+    while True:
+        page = search_page("0", last_id)
+        assert page.total == len(expected) - len(by_keyset)
+        by_keyset.extend(page.results)
+        if page.paging is None:
+            break
+        last_id = page.results[-1].id
+    rows = frame.set_index("id")
+    for found in (by_offset, by_keyset):
+        assert [r.id for r in found] == expected
+        for record in found:
+            row = rows.loc[parse_hs_id(record.id, "Opportunity")]
+            assert record.properties["dealstage"] == row["dealstage"]
+            assert (
+                pd.Timestamp(record.properties["hs_lastmodifieddate"]).tz_convert(None)
+                == (row["hs_lastmodifieddate"])
+            )
+
+
+def test_official_sdk_reads_v4_batch_associations(seed2):
+    client = _sdk(seed2)
+    associations = seed2.state.view.hubspot["associations"]
+    for from_obj, to_obj in ASSOCIATIONS:
+        # Live and archived records: the connector reads the associations of both.
+        records = seed2.state.view.hubspot[from_obj]
+        batch = client.crm.associations.v4.batch_api.get_page(
+            from_obj,
+            to_obj,
+            BatchInputPublicFetchAssociationsBatchRequest(
+                inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in hs_ids(records.id)]
+            ),
+        )
+        served: dict[tuple[int, int], set[int]] = {}
+        for result in batch.results:
+            from_key = parse_hs_id(result._from.id, KEY_TYPES[from_obj])
+            for target in result.to:
+                pair = (from_key, parse_hs_id(target.to_object_id, KEY_TYPES[to_obj]))
+                served[pair] = {t.type_id for t in target.association_types}
+        rows = associations[(associations.from_type == from_obj) & (associations.to_type == to_obj)]
+        assert set(served) == _view_pairs(seed2, from_obj, to_obj), (from_obj, to_obj)
+        for from_key, to_key, type_id in zip(rows.from_key, rows.to_key, rows.type_id, strict=True):
+            assert type_id in served[(from_key, to_key)]
+        # Records without associations come back as errors, one each (HTTP 207).
+        unassociated = set(records.id) - set(rows.from_key)
+        assert len(getattr(batch, "errors", None) or []) == len(unassociated)
