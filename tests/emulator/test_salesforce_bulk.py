@@ -8,7 +8,7 @@ import io
 import pytest
 
 from emulator.ids import sf_ids
-from tests.emulator.sf_client import SfClient
+from tests.emulator.sf_client import SfClient, seed_with_recent_delete
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,39 @@ def test_query_all_operation_and_abort(sf):
     assert sf.error(sf.get(f"jobs/query/{job['id']}/results"))[0] == 412
     listed = sf.get("jobs/query").json()
     assert job["id"] in {j["id"] for j in listed["records"]}
+
+
+def _all_rows(sf: SfClient, soql: str, operation: str) -> list[dict]:
+    job = _create(sf, soql, operation=operation).json()
+    _wait(sf, job["id"])
+    rows, locator = [], None
+    while locator != "null":
+        params = {"maxRecords": 20, **({"locator": locator} if locator else {})}
+        response = sf.get(f"jobs/query/{job['id']}/results", params=params)
+        assert response.status_code == 200, response.text
+        rows.extend(csv.DictReader(io.StringIO(response.text)))
+        locator = response.headers["Sforce-Locator"]
+    return rows
+
+
+def test_query_all_job_rows_include_deleted_records(make_emulator):
+    running = make_emulator(seed=seed_with_recent_delete())
+    sf = SfClient(running)
+    frame = running.state.view.salesforce["Opportunity"]
+    deleted = set(sf_ids(frame.Id[frame.IsDeleted].to_numpy()))
+    assert deleted, "premise: the org has a deleted opportunity"
+    soql = "SELECT Id, IsDeleted, Amount FROM Opportunity"
+    everything = _all_rows(sf, soql, "queryAll")
+    assert sorted(r["Id"] for r in everything) == sorted(sf_ids(frame.Id.to_numpy()))
+    assert {r["Id"] for r in everything if r["IsDeleted"] == "true"} == deleted
+    live = _all_rows(sf, soql, "query")
+    assert {r["Id"] for r in live} == {r["Id"] for r in everything} - deleted
+    # The same rows as the REST queryAll, field by field.
+    by_id = {r["Id"]: r for r in everything}
+    for record in sf.records(soql, all_rows=True):
+        row = by_id[record["Id"]]
+        assert row["IsDeleted"] == ("true" if record["IsDeleted"] else "false")
+        assert (float(row["Amount"]) if row["Amount"] else None) == record["Amount"]
 
 
 @pytest.mark.parametrize(
