@@ -415,30 +415,42 @@ class _Builder:
 
     # ---------------------------------------------------------------- people
     def _organisation(self):
-        """CRO, regional VPs, team managers; teams are region x segment cells in one CRM."""
+        """CRO, regional VPs, team managers; teams are region x segment cells in one CRM.
+
+        A big enough cell is split into pods, each with its own manager; the pods of a cell share
+        its name and Salesforce roles (many users may hold one role; ``ManagerId`` says who leads
+        whom), so re-orgs move reps between managers without renaming anything. The second and
+        later pods come after every cell's first team, so a scale without pods numbers its teams
+        and managers as before.
+        """
         scale = self.scale
         n_hs_reps = max(2, round(scale.reps * S.HUBSPOT_SHARE)) if scale.reps > 9 else 3
         n_sf_reps = scale.reps - n_hs_reps if scale.reps > 9 else scale.reps
-        team_rows = []
+        first_pods, later_pods = [], []
         for region in REGIONS:
             for segment in SEGMENTS:
                 weight = S.REGION_WEIGHTS[region] * S.SEGMENT_WEIGHTS[segment]
                 reps = max(1, round(n_sf_reps * weight))
-                for m in range(scale.managers_per_cell if reps > 4 else 1):
-                    team_rows.append((region, segment, SALESFORCE, reps, m))
+                pods = max(1, min(scale.managers_per_cell, reps // S.MIN_REPS_PER_MANAGER))
+                for m in range(pods):
+                    # The cell's reps split as evenly as they go (sizes differ by one at most).
+                    slots = reps // pods + (m < reps % pods)
+                    row = (region, segment, SALESFORCE, reps, m, pods, slots)
+                    (later_pods if m else first_pods).append(row)
         for region, segment in S.HUBSPOT_CELLS:
             reps = max(1, round(n_hs_reps / len(S.HUBSPOT_CELLS)))
-            team_rows.append((region, segment, HUBSPOT, reps, 0))
-        teams = pd.DataFrame(team_rows, columns=["region", "segment", "crm", "cell_reps", "m"])
-        managers_in_cell = teams.groupby(["region", "segment", "crm"]).m.transform("count")
-        teams["slots"] = np.maximum(1, np.round(teams.cell_reps / managers_in_cell)).astype(int)
+            first_pods.append((region, segment, HUBSPOT, reps, 0, 1, reps))
+        teams = pd.DataFrame(
+            first_pods + later_pods,
+            columns=["region", "segment", "crm", "cell_reps", "m", "pods", "slots"],
+        )
         teams["team_id"] = np.arange(len(teams))
+        cell = ["region", "segment", "crm"]
+        # The cell's first team carries the cell's roles.
+        teams["role_team"] = teams.groupby(cell).team_id.transform("min")
         crm_name = np.where(teams.crm == HUBSPOT, "HS ", "")
         teams["name"] = [
-            f"{c}{r} {s}" + (f" {m + 1}" if n > 1 else "")
-            for c, r, s, m, n in zip(
-                crm_name, teams.region, teams.segment, teams.m, managers_in_cell, strict=False
-            )
+            f"{c}{r} {s}" for c, r, s in zip(crm_name, teams.region, teams.segment, strict=True)
         ]
 
         users = []  # (role, region, segment, team, crm, manager_user, hire_day)
@@ -1380,9 +1392,44 @@ class _Builder:
             (1 + self.r.uniform("contact:duplag", key[dup]) * 30) * DAY_MS
         ).astype(np.int64)
         copies = copies[copies.created_ms < self.end_ms]
+        copies["merged_ms"] = self._merge_ms(copies)
+        contacts["merged_ms"] = np.int64(-1)
         return pd.concat([contacts, copies], ignore_index=True).sort_values(
             "contact", ignore_index=True
         )
+
+    def _merge_ms(self, copies: pd.DataFrame) -> np.ndarray:
+        """When each Salesforce duplicate is merged into its original (-1: HubSpot, never).
+
+        Merges happen only after the initial as-of date, as the org is advanced: the org of the
+        as-of date keeps every duplicate for the pipeline to deduplicate. The instant depends on
+        the duplicate and the as-of date alone, so any horizon sees the same merges.
+        """
+        key = copies.contact.to_numpy()
+        found_day = np.maximum(day_of_ms(copies.created_ms.to_numpy()), day_number(self.as_of))
+        wait = self.r.exponential("contact:merge", key, S.MERGE_MEAN_DAYS).astype(np.int64)
+        merged = ms_of_day(found_day + 1 + wait) + working_time_ms(
+            self.r.uniform("contact:merge_tod", key)
+        )
+        return np.where(copies.crm.to_numpy() == SALESFORCE, merged, -1).astype(np.int64)
+
+    def _logged_on_duplicate(
+        self, contact: np.ndarray, at_ms: np.ndarray, keys: np.ndarray, stream: str
+    ) -> np.ndarray:
+        """The contact each activity or touch is logged on: while a person has a live Salesforce
+        duplicate, reps log part of them on whichever of the two records they find first."""
+        copies = self.contacts[self.contacts.merged_ms >= 0]
+        if not len(copies):
+            return contact
+        index = pd.Index(copies.duplicate_of.to_numpy()).get_indexer(contact)
+        at = np.maximum(index, 0)
+        live = (
+            (index >= 0)
+            & (at_ms >= copies.created_ms.to_numpy()[at])
+            & (at_ms < copies.merged_ms.to_numpy()[at])
+        )
+        moved = live & (self.r.uniform(stream, keys) < S.DUPLICATE_LOGGED_SHARE)
+        return np.where(moved, copies.contact.to_numpy()[at], contact)
 
     # ---------------------------------------------------------------- activities
     def _activities(self) -> pd.DataFrame:
@@ -1418,6 +1465,8 @@ class _Builder:
         kept = created < self.end_ms
         row, akey, kind, when = row[kept], akey[kept], kind[kept], when[kept]
         slot = opps.slot.to_numpy()[row]
+        contact = self._contact_of_account(opps.account.to_numpy()[row], created[kept], akey)
+        contact = self._logged_on_duplicate(contact, created[kept], akey, "act:duplicate")
         return pd.DataFrame(
             {
                 "activity": akey,
@@ -1431,23 +1480,34 @@ class _Builder:
                 "completed_ms": np.where(completed[kept], when + 30 * MINUTE_MS, -1),
                 "duration_minutes": duration[kept],
                 "owner": self._owner_at(slot, when),
-                "contact": self._contact_of_account(opps.account.to_numpy(), akey, row),
+                "contact": contact,
             },
             copy=False,
         )
 
-    def _contact_of_account(self, accounts: np.ndarray, keys: np.ndarray, row=None) -> np.ndarray:
-        """A contact of each account (``accounts[row]``, per key), -1 if it has none."""
-        contacts = self.contacts[self.contacts.duplicate_of < 0].sort_values(["account", "contact"])
-        acc_col = contacts.account.to_numpy()
-        start = np.searchsorted(acc_col, accounts, side="left")
-        end = np.searchsorted(acc_col, accounts, side="right")
-        if row is not None:
-            start, end = start[row], end[row]
-        size = end - start
+    def _contact_of_account(
+        self, accounts: np.ndarray, at_ms: np.ndarray, keys: np.ndarray
+    ) -> np.ndarray:
+        """A contact of each account that exists at ``at_ms`` (per key), -1 if none does yet.
+
+        Only contacts created by then are candidates, so the pick does not depend on how far
+        ahead the org is generated (later contacts would shift it) and never names a contact
+        before it exists.
+        """
+        contacts = self.contacts[self.contacts.duplicate_of < 0]
+        rank = pd.Index(np.unique(contacts.account.to_numpy()))
+        contact_rank = rank.get_indexer(contacts.account.to_numpy()).astype(np.int64)
+        # (account rank, creation instant) packed in one sortable int64 (instants < 2^42 ms).
+        packed = (contact_rank << 42) + contacts.created_ms.to_numpy()
+        order = np.argsort(packed, kind="stable")
+        packed, contact_keys = packed[order], contacts.contact.to_numpy()[order]
+        account_rank = rank.get_indexer(accounts).astype(np.int64)
+        start = np.searchsorted(packed, account_rank << 42, side="left")
+        end = np.searchsorted(packed, (account_rank << 42) + at_ms, side="right")
+        size = np.where(account_rank >= 0, end - start, 0)
         offset = (self.r.uniform("act:contact", keys) * np.maximum(size, 1)).astype(np.int64)
         return np.where(
-            size > 0, contacts.contact.to_numpy()[np.minimum(start + offset, len(contacts) - 1)], -1
+            size > 0, contact_keys[np.minimum(start + offset, len(contact_keys) - 1)], -1
         )
 
     # ---------------------------------------------------------------- touches
@@ -1479,8 +1539,9 @@ class _Builder:
             .region.reindex(contacts.account.to_numpy()[row])
             .to_numpy()
         )
+        # A touch some time after the contact exists (campaign lists are uploaded with it).
         joined = contacts.created_ms.to_numpy()[row] + (
-            (r.uniform("cm:when", mkey) * 300 - 30) * DAY_MS
+            np.maximum(r.uniform("cm:when", mkey) * 300 - 30, 0) * DAY_MS
         ).astype(np.int64)
         joined = np.maximum(joined, ms_of_day(self.start_day) + HOUR_MS)
         joined_q = quarter_bounds(day_of_ms(joined))[0]
@@ -1506,7 +1567,7 @@ class _Builder:
                 "member": mkey * 2 + 1,
                 "campaign": campaign,
                 "lead": -1,
-                "contact": ckey[row],
+                "contact": self._logged_on_duplicate(ckey[row], joined, mkey, "cm:duplicate"),
                 "created_ms": joined,
                 "responded_ms": np.where(
                     responded,

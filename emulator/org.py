@@ -78,6 +78,10 @@ CATEGORIES = list(SF_FORECAST_CATEGORY_NAMES)
 CATEGORY_NAMES = [SF_FORECAST_CATEGORY_NAMES[c] for c in CATEGORIES]
 HS_CATEGORY_IDS = [HS_CATEGORY[c] for c in CATEGORIES]
 DEFECT = {name: code for code, name in enumerate(S.OPPORTUNITY_DEFECTS)}
+# A duplicate contact merged in Salesforce: deleted (queryAll only), MasterRecordId set, its
+# activities and campaign members re-parented to the survivor; downstream drops it as deleted.
+MERGED = "merged_duplicate_contact"
+MERGED_HANDLING = "drop_deleted"
 
 
 def ms_to_dt(ms) -> np.ndarray:
@@ -183,29 +187,60 @@ class _Versions:
         return self.render(rows)
 
 
+class _Merges:
+    """Timeline rows (activities, campaign members) logged on a Salesforce contact that is later
+    merged into another: the merge re-parents them to the surviving contact, as Salesforce does."""
+
+    def __init__(self, contact: np.ndarray, contacts: pd.DataFrame):
+        losers = contacts[contacts.merged_ms.to_numpy() >= 0]
+        index = pd.Index(losers.contact.to_numpy()).get_indexer(contact)
+        self.rows = np.flatnonzero(index >= 0)  # ascending
+        self.merged_ms = losers.merged_ms.to_numpy()[index[self.rows]]
+        self.master = losers.duplicate_of.to_numpy()[index[self.rows]]
+
+    def at(self, records: np.ndarray, t_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per record: the merge instant and the surviving contact if merged by ``t_ms``, else
+        -1 and -1."""
+        none = np.full(len(records), -1, dtype=np.int64)
+        if not len(self.rows):
+            return none, none
+        pos = np.minimum(np.searchsorted(self.rows, records), len(self.rows) - 1)
+        merged_ms = self.merged_ms[pos]
+        merged = (self.rows[pos] == records) & (merged_ms <= t_ms)
+        return np.where(merged, merged_ms, none), np.where(merged, self.master[pos], none)
+
+
 class _TwoStep:
     """Records (``rows`` of a timeline frame, in key order) with a first version at ``first_ms``
     and, where ``second_ms >= 0``, a later second one (a task created, then completed).
-    ``render(rows, second)`` builds the frame of the visible records from the timeline rows."""
+    ``render(rows, second)`` builds the frame of the visible records from the timeline rows; with
+    ``merges``, ``render(rows, second, merged_ms, master)`` also gets each record's contact merge
+    (-1 where none by the cut)."""
 
     def __init__(
         self,
         rows: np.ndarray,
         first_ms: np.ndarray,
         second_ms: np.ndarray | None,
-        render: Callable[[np.ndarray, np.ndarray], pd.DataFrame],
+        render: Callable[..., pd.DataFrame],
+        merges: _Merges | None = None,
     ):
         self.rows = rows
         self.first_ms = first_ms
         self.second_ms = second_ms
         self.render = render
+        self.merges = merges
 
     def cut(self, t_ms: int) -> pd.DataFrame:
         rows = self.rows[self.first_ms[self.rows] <= t_ms]
         if self.second_ms is None:
-            return self.render(rows, np.zeros(len(rows), dtype=bool))
-        second = self.second_ms[rows]
-        return self.render(rows, (second >= 0) & (second <= t_ms))
+            second = np.zeros(len(rows), dtype=bool)
+        else:
+            second = self.second_ms[rows]
+            second = (second >= 0) & (second <= t_ms)
+        if self.merges is None:
+            return self.render(rows, second)
+        return self.render(rows, second, *self.merges.at(rows, t_ms))
 
 
 def _rows_by_key(mask: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -245,19 +280,19 @@ class _Deals:
     probability: np.ndarray
     deleted: np.ndarray
     close_row: np.ndarray  # per deal: the version of its close event, -1 = none
-    filled_closed_ms: np.ndarray | None  # per version, when a deal closes more than once
+    filled_close_row: np.ndarray | None  # per version, when a deal closes more than once
 
     def key(self, rows: np.ndarray | None = None) -> np.ndarray:
         """The deal's timeline key of each version (of ``rows``)."""
         position = self.position if rows is None else self.position[rows]
         return self.opps.opp.to_numpy()[position]
 
-    def closed_ms(self, rows: np.ndarray) -> np.ndarray:
-        """Instant of the deal's close event at or before each version, -1 = still open."""
-        if self.filled_closed_ms is not None:
-            return self.filled_closed_ms[rows]
+    def close_version(self, rows: np.ndarray) -> np.ndarray:
+        """The version of the deal's latest close event at or before each version, -1 = open."""
+        if self.filled_close_row is not None:
+            return self.filled_close_row[rows]
         close = self.close_row[self.position[rows]]
-        return np.where((close >= 0) & (close <= rows), self.ts[np.maximum(close, 0)], -1)
+        return np.where((close >= 0) & (close <= rows), close, -1)
 
 
 class Org:
@@ -298,6 +333,8 @@ class Org:
         users = self.t.users
         self.user_key = make_keys("User", users.user.to_numpy())
         self.team_manager = self.t.teams.manager_user.to_numpy()
+        # The pods of a cell share the cell's roles (those of its first team).
+        self.team_role = self.t.teams.role_team.to_numpy()
 
     def _sf_user(self, users) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)
@@ -333,7 +370,7 @@ class Org:
     def _sf_roles_and_users(self) -> None:
         t = self.t
         origin = (t.start_day - 900) * DAY_MS
-        teams = t.teams[t.teams.crm == SALESFORCE]
+        teams = t.teams[(t.teams.crm == SALESFORCE) & (t.teams.team_id == t.teams.role_team)]
         regions = ["NA", "EMEA", "APAC"]
         roles = [(self._role_key("cro", 0), "CRO", -1)]
         roles += [
@@ -395,9 +432,9 @@ class Org:
                     .astype(int)
                     .to_numpy(),
                 ),
-                self._role_key("manager", np.maximum(u.team.to_numpy(), 0)),
+                self._role_key("manager", self.team_role[np.maximum(u.team.to_numpy(), 0)]),
             ],
-            self._role_key("rep", np.maximum(team, 0)),
+            self._role_key("rep", self.team_role[np.maximum(team, 0)]),
         )
         team_info = t.teams.set_index("team_id")
         segment = np.where(
@@ -517,11 +554,23 @@ class Org:
     def _sf_contacts(self) -> None:
         c = self.t.contacts
         rows = _rows_by_key(c.crm.to_numpy() == SALESFORCE, c.contact.to_numpy())
+        # A merge is a second version of both records: the duplicate is deleted with its
+        # MasterRecordId set, the surviving original is modified.
+        merged_ms = c.merged_ms.to_numpy()
+        loser = merged_ms >= 0
+        merge_ms = merged_ms.copy()
+        winner = pd.Index(c.contact.to_numpy()).get_indexer(c.duplicate_of.to_numpy()[loser])
+        merge_ms[winner] = merged_ms[loser]
 
-        def render(records: np.ndarray, _second: np.ndarray) -> pd.DataFrame:
+        def render(records: np.ndarray, merged: np.ndarray) -> pd.DataFrame:
             r = _Rows(c, records)
             owner = self._slot_owner(r.slot.to_numpy(), r.created_ms.to_numpy())
             created = ms_to_dt(r.created_ms.to_numpy())
+            deleted = merged & loser[records]
+            ts = np.where(merged, merge_ms[records], r.created_ms.to_numpy())
+            master = np.where(
+                deleted, make_keys("Contact", np.maximum(r.duplicate_of.to_numpy(), 0)), -1
+            )
             return pd.DataFrame(
                 {
                     "Id": make_keys("Contact", r.contact.to_numpy()),
@@ -533,18 +582,18 @@ class Org:
                     "Title": _text(["Director"], np.zeros(len(r), np.int8)),
                     "LeadSource": r.source.array,
                     "OwnerId": self._sf_user(owner),
-                    "MasterRecordId": np.full(len(r), -1, dtype=np.int64),
-                    "IsDeleted": np.zeros(len(r), dtype=bool),
+                    "MasterRecordId": master.astype(np.int64),
+                    "IsDeleted": deleted,
                     "CreatedById": self._sf_user(owner),
                     "CreatedDate": created,
-                    "LastModifiedDate": created,
-                    "SystemModstamp": created,
-                    "_ts": r.created_ms.to_numpy(),
+                    "LastModifiedDate": ms_to_dt(ts),
+                    "SystemModstamp": ms_to_dt(ts),
+                    "_ts": ts,
                 },
                 copy=False,
             )
 
-        self.versions["Contact"] = _TwoStep(rows, c.created_ms.to_numpy(), None, render)
+        self.versions["Contact"] = _TwoStep(rows, c.created_ms.to_numpy(), merge_ms, render)
 
     def _sf_leads(self) -> None:
         leads = self.t.leads[self.t.leads.crm == SALESFORCE]
@@ -687,12 +736,11 @@ class Org:
         deleted_at = _group_fill(starts, ev.deleted.to_numpy()[keep])
         # The close event of each deal (deals close once; otherwise keep the filled instants).
         close_row = np.full(len(opps), -1, dtype=np.int32)
-        closed_ms = None
+        filled_close_row = None
         if np.bincount(position[closed], minlength=len(opps)).max(initial=0) <= 1:
             close_row[position[closed]] = np.flatnonzero(closed)
         else:
-            closed_at = _group_fill(starts, closed)
-            closed_ms = np.where(closed_at >= 0, ts[np.maximum(closed_at, 0)], -1)
+            filled_close_row = _group_fill(starts, closed)
         return _Deals(
             opps=opps,
             defect=defect,
@@ -706,7 +754,7 @@ class Org:
             probability=probability,
             deleted=deleted_at >= 0,
             close_row=close_row,
-            filled_closed_ms=closed_ms,
+            filled_close_row=filled_close_row,
         )
 
     def _sf_opportunities(self) -> None:
@@ -728,10 +776,16 @@ class Org:
             won = stage == STAGE_WON
             owner = deals.owner[rows].astype(np.int64)
             close_day = deals.close_day[rows].astype(np.int64)
-            closed_ms = deals.closed_ms(rows)
+            close_version = deals.close_version(rows)
+            closed_ms = np.where(close_version >= 0, deals.ts[np.maximum(close_version, 0)], -1)
             category = deals.category[rows]
             defect = deals.defect[p]
-            team_at_close = self._team_at(owner, np.where(closed_ms > 0, closed_ms, ts))
+            # The rep who owned the deal when it closed (a later clean-up may hand it on) and
+            # the team that rep was in that day (re-orgs move reps between managers).
+            owner_at_close = np.where(
+                close_version >= 0, deals.owner[np.maximum(close_version, 0)], owner
+            ).astype(np.int64)
+            team_at_close = self._team_at(owner_at_close, np.where(closed_ms > 0, closed_ms, ts))
             manager_at_close = np.where(closed, self.team_manager[np.maximum(team_at_close, 0)], -1)
             currency = np.where(
                 defect == DEFECT["invalid_currency"],
@@ -968,15 +1022,18 @@ class Org:
         kind_all = a.kind.to_numpy()
         salesforce = a.crm.to_numpy() == SALESFORCE
         keys = a.activity.to_numpy()
+        merges = _Merges(a.contact.to_numpy(), self.t.contacts)
 
-        def render_tasks(records: np.ndarray, is_done: np.ndarray) -> pd.DataFrame:
+        def render_tasks(
+            records: np.ndarray, is_done: np.ndarray, merged_ms: np.ndarray, master: np.ndarray
+        ) -> pd.DataFrame:
             tv = _Rows(a, records)
             kind = tv.kind.to_numpy()
-            contact = tv.contact.to_numpy()
+            contact = np.where(master >= 0, master, tv.contact.to_numpy())
             owner = self._sf_user(tv.owner.to_numpy())
             created = tv.created_ms.to_numpy()
             completed = tv.completed_ms.to_numpy()
-            ts = np.where(is_done, completed, created)
+            ts = np.maximum(np.where(is_done, completed, created), merged_ms)
             modstamp = ms_to_dt(ts)
             return pd.DataFrame(
                 {
@@ -1014,14 +1071,18 @@ class Org:
             a.created_ms.to_numpy(),
             a.completed_ms.to_numpy(),
             render_tasks,
+            merges,
         )
 
-        def render_events(records: np.ndarray, _second: np.ndarray) -> pd.DataFrame:
+        def render_events(
+            records: np.ndarray, _second: np.ndarray, merged_ms: np.ndarray, master: np.ndarray
+        ) -> pd.DataFrame:
             m = _Rows(a, records)
             start = m.due_ms.to_numpy()
-            contact = m.contact.to_numpy()
+            contact = np.where(master >= 0, master, m.contact.to_numpy())
             owner = self._sf_user(m.owner.to_numpy())
             created = ms_to_dt(m.created_ms.to_numpy())
+            ts = np.maximum(m.created_ms.to_numpy(), merged_ms)
             return pd.DataFrame(
                 {
                     "Id": make_keys("Event", m.activity.to_numpy()),
@@ -1041,9 +1102,9 @@ class Org:
                     "IsDeleted": np.zeros(len(m), dtype=bool),
                     "CreatedById": owner,
                     "CreatedDate": created,
-                    "LastModifiedDate": created,
-                    "SystemModstamp": created,
-                    "_ts": m.created_ms.to_numpy(),
+                    "LastModifiedDate": ms_to_dt(ts),
+                    "SystemModstamp": ms_to_dt(ts),
+                    "_ts": ts,
                 },
                 copy=False,
             )
@@ -1053,6 +1114,7 @@ class Org:
             a.created_ms.to_numpy(),
             None,
             render_events,
+            merges,
         )
 
     def _sf_campaigns(self) -> None:
@@ -1107,14 +1169,16 @@ class Org:
         responded_first = (responded_ms >= 0) & (responded_ms <= created_ms)
         second_ms = np.where((responded_ms >= 0) & (responded_ms > created_ms), responded_ms, -1)
 
-        def render_members(records: np.ndarray, second: np.ndarray) -> pd.DataFrame:
+        def render_members(
+            records: np.ndarray, second: np.ndarray, merged_ms: np.ndarray, master: np.ndarray
+        ) -> pd.DataFrame:
             mv = _Rows(m, records)
             lead = mv.lead.to_numpy()
-            contact = mv.contact.to_numpy()
+            contact = np.where(master >= 0, master, mv.contact.to_numpy())
             lead_key = np.where(lead >= 0, make_keys("Lead", np.maximum(lead, 0)), -1)
             contact_key = np.where(contact >= 0, make_keys("Contact", np.maximum(contact, 0)), -1)
             responded = second | responded_first[records]
-            ts = np.where(second, responded_ms[records], created_ms[records])
+            ts = np.maximum(np.where(second, responded_ms[records], created_ms[records]), merged_ms)
             return pd.DataFrame(
                 {
                     "Id": make_keys("CampaignMember", mv.member.to_numpy()),
@@ -1137,7 +1201,13 @@ class Org:
                 copy=False,
             )
 
-        self.versions["CampaignMember"] = _TwoStep(rows, created_ms, second_ms, render_members)
+        self.versions["CampaignMember"] = _TwoStep(
+            rows,
+            created_ms,
+            second_ms,
+            render_members,
+            _Merges(m.contact.to_numpy(), self.t.contacts),
+        )
 
     def _sf_forecasting(self) -> None:
         t = self.t
@@ -2018,16 +2088,21 @@ class Org:
             ckeys = make_keys("Contact", dups.key.to_numpy())
             contacts = sf["Contact"] if crm == SALESFORCE else hs["contacts"]
             visible = _isin(ckeys, contacts["Id" if crm == SALESFORCE else "id"].to_numpy())
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "source_system": system,
-                        "object": "Contact" if crm == SALESFORCE else "contacts",
-                        "key": ckeys[visible],
-                        "defect": "duplicate_contact",
-                    }
+            # A duplicate merged into its original is deleted: nothing is left to deduplicate.
+            merged = np.zeros(len(ckeys), dtype=bool)
+            if crm == SALESFORCE:
+                merged = _isin(ckeys, contacts.Id[contacts.MasterRecordId >= 0].to_numpy())
+            for keep, defect in ((visible & ~merged, "duplicate_contact"), (merged, MERGED)):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "source_system": system,
+                            "object": "Contact" if crm == SALESFORCE else "contacts",
+                            "key": ckeys[keep],
+                            "defect": defect,
+                        }
+                    )
                 )
-            )
         # Awkward-but-real states that depend on the day: stale open deals, deactivated owners.
         open_sf = opp[~opp.IsClosed & ~opp.IsDeleted]
         view_dt = np.datetime64(date_of(view_day), "ms")
@@ -2085,6 +2160,8 @@ class Org:
 
 
 def _handling(defect: str) -> str:
+    if defect == MERGED:
+        return MERGED_HANDLING
     if defect.startswith("invalid_"):
         return "quarantine"
     if defect.startswith("duplicate_"):

@@ -19,12 +19,12 @@ class Scale:
     activity_rate: float  # mean activities per opportunity
     contacts_per_account: float
     ads_daily_clicks: float  # Google Ads clicks per campaign per day
-    managers_per_cell: int
+    managers_per_cell: int  # most first-line managers (pods) in one region x segment cell
 
 
 SCALES = {
     "tiny": Scale("tiny", 9, 40, 12, 40, 4.0, 1.5, 20, 1),
-    "small": Scale("small", 30, 3_000, 3_400, 12_000, 7.0, 2.0, 120, 1),
+    "small": Scale("small", 30, 3_000, 3_400, 12_000, 7.0, 2.0, 120, 2),
     "medium": Scale("medium", 300, 100_000, 230_000, 500_000, 5.0, 2.0, 2_000, 3),
     "large": Scale("large", 3_000, 1_000_000, 2_300_000, 5_000_000, 5.0, 2.0, 20_000, 20),
 }
@@ -79,6 +79,8 @@ DIRECT_SOURCE_MIX = {"Outbound": 0.6, "Partner": 0.25, "Event": 0.15}
 # People.
 ANNUAL_ATTRITION = 0.22
 HEADCOUNT_GROWTH = 0.10
+# A manager leads at least this many reps: a cell splits into pods only when it is big enough.
+MIN_REPS_PER_MANAGER = 2
 REORG_EVERY_QUARTERS = 2
 REORG_SHARE = 0.15
 
@@ -107,5 +109,10 @@ HUBSPOT_DEAL_DEFECTS = (
     "awkward_null_amount",
 )
 INVALID_CURRENCY_CODE = "XYZ"
+# Salesforce duplicate contacts: while both records live, reps log this share of the person's
+# activities and campaign touches on the duplicate; once the org runs past its initial as-of date,
+# an admin merges each duplicate into the original after an exponential wait with this mean.
+DUPLICATE_LOGGED_SHARE = 0.5
+MERGE_MEAN_DAYS = 20.0
 STALE_DEAL_PROBABILITY = 0.08  # reps who never update the close date of a slipping deal
 FORGOTTEN_REASSIGNMENT = 0.1  # open deals left with a departed (deactivated) owner

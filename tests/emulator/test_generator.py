@@ -12,7 +12,8 @@ import pytest
 
 from emulator import scales as S
 from emulator.generator import generate
-from emulator.org import Org
+from emulator.ids import make_keys
+from emulator.org import MERGED, MERGED_HANDLING, Org
 from emulator.truth import generate_truth, salesforce_frame
 
 AS_OF = dt.date(2026, 11, 26)
@@ -241,3 +242,162 @@ def test_renewals_follow_won_terms_and_churn_is_real(small_org):
     closed = renewals[renewals.IsClosed & ~renewals.IsDeleted]
     churn = 1 - closed.IsWon.mean()
     assert 0.05 < churn < 0.3, churn
+
+
+# ---------------------------------------------------------------- re-orgs
+
+
+def test_reorgs_move_small_org_reps_between_managers_with_dates(small_org):
+    """The bigger cells of the small org have two pods; re-orgs move reps from one manager to
+    the other, each move dated, and the User record follows the rep's latest team."""
+    timeline, view = small_org
+    teams = timeline.teams.set_index("team_id")
+    reps = timeline.users[timeline.users.role == "rep"]
+    memberships = timeline.user_teams[timeline.user_teams.user.isin(reps.user)]
+    moves = memberships[memberships.duplicated("user", keep="first")]
+    assert len(moves) >= 2, "re-orgs move reps at small"
+    start_ms = timeline.start_day * 86_400_000
+    assert ((moves.from_ms > start_ms) & (moves.from_ms < timeline.horizon_end_ms)).all()
+    for move in moves.itertuples():
+        previous = memberships[
+            (memberships.user == move.user) & (memberships.from_ms < move.from_ms)
+        ]
+        before = teams.loc[previous.team.iloc[-1]]
+        after = teams.loc[move.team]
+        # Another manager of the same region, segment and CRM: the book stays in its cell.
+        assert before.manager_user != after.manager_user
+        assert (before.region, before.segment, before.crm) == (
+            after.region,
+            after.segment,
+            after.crm,
+        )
+    users = view.salesforce["User"].set_index("Id")
+    latest = memberships.groupby("user").last()
+    for user in moves.user.unique():
+        expected = make_keys("User", np.array([teams.manager_user[latest.team[user]]]))[0]
+        assert users.ManagerId[make_keys("User", np.array([user]))[0]] == expected
+
+
+def _owner_at_close(timeline) -> pd.DataFrame:
+    """Each closed deal's close instant and the rep who owned it then, from the deal events."""
+    events = timeline.opportunity_events.sort_values(["opp", "ts"], kind="stable")
+    owner = events.owner.where(events.owner >= 0)
+    events = events.assign(owner_then=owner.groupby(events.opp).ffill())
+    closes = events[events.closed_event].groupby("opp").last()
+    return pd.DataFrame(
+        {"opp": closes.index, "close_ms": closes.ts, "owner": closes.owner_then.astype(np.int64)}
+    )
+
+
+def test_manager_at_close_is_the_owners_manager_on_the_close_date(small_org):
+    """Owner_Manager_At_Close__c is the manager of the team the closing rep was in that day,
+    per the dated team history, not the rep's manager today."""
+    timeline, view = small_org
+    closes = _owner_at_close(timeline).sort_values("close_ms")
+    history = timeline.user_teams.sort_values("from_ms")
+    at_close = pd.merge_asof(
+        closes, history, left_on="close_ms", right_on="from_ms", left_by="owner", right_by="user"
+    )
+    hired_in = timeline.users.set_index("user").team
+    team = at_close.team.fillna(at_close.owner.map(hired_in)).astype(np.int64)
+    manager = timeline.teams.set_index("team_id").manager_user.reindex(team).to_numpy()
+    expected = pd.Series(make_keys("User", manager), index=make_keys("Opportunity", at_close.opp))
+
+    opp = view.salesforce["Opportunity"]
+    closed = opp[opp.IsClosed].set_index("Id")
+    assert len(closed) > 1000
+    recorded = closed.Owner_Manager_At_Close__c
+    assert (recorded == expected.reindex(recorded.index)).all()
+    # The re-orgs make the difference visible: some deals closed under another manager than
+    # the one their owner reports to today.
+    current = closed.OwnerId.map(view.salesforce["User"].set_index("Id").ManagerId)
+    assert (recorded != current).sum() >= 20
+
+
+# ---------------------------------------------------------------- merges
+
+
+@pytest.fixture(scope="module")
+def advanced_small_org():
+    """The small org before and after 20 days of time travel (merges happen only when advanced)."""
+    org = Org.generate(42, "small", AS_OF, horizon_days=20)
+    return org.view(AS_OF), org.view(AS_OF + dt.timedelta(days=20))
+
+
+def test_advancing_merges_duplicate_contacts_like_salesforce(advanced_small_org):
+    before, after = advanced_small_org
+    contacts_before = before.salesforce["Contact"]
+    assert not contacts_before.IsDeleted.any() and (contacts_before.MasterRecordId < 0).all()
+    assert MERGED not in set(before.labels.defect)
+
+    contacts = after.salesforce["Contact"].set_index("Id")
+    losers = contacts[contacts.MasterRecordId >= 0]
+    assert len(losers) >= 5
+    assert losers.IsDeleted.all() and not contacts.IsDeleted[contacts.MasterRecordId < 0].any()
+    # The survivor is the live, earlier record of the same person (same email).
+    masters = contacts.loc[losers.MasterRecordId]
+    assert (masters.Email.to_numpy() == losers.Email.to_numpy()).all()
+    assert (masters.CreatedDate.to_numpy() < losers.CreatedDate.to_numpy()).all()
+    assert not masters.IsDeleted.any()
+    # The merge is an edit of both records, stamped after the initial as-of date.
+    as_of_end = np.datetime64(AS_OF + dt.timedelta(days=1), "ms")
+    assert (losers.SystemModstamp.to_numpy() >= as_of_end).all()
+    assert (masters.SystemModstamp.to_numpy() == losers.SystemModstamp.to_numpy()).all()
+    assert (losers.LastModifiedDate == losers.SystemModstamp).all()
+
+    labels = after.labels[after.labels.object == "Contact"]
+    merged_labels = labels[labels.defect == MERGED]
+    assert set(merged_labels.key) == set(losers.index)
+    assert (merged_labels.handling == MERGED_HANDLING).all()
+    # A merged duplicate is gone: it is no longer one to deduplicate; the live ones still are.
+    still_duplicates = set(labels.key[labels.defect == "duplicate_contact"])
+    assert not still_duplicates & set(losers.index)
+    labelled_before = set(before.labels.key[before.labels.defect == "duplicate_contact"])
+    assert still_duplicates | set(losers.index) <= labelled_before | set(contacts.index)
+
+
+@pytest.mark.parametrize(
+    ("name", "contact_field"),
+    [("Task", "WhoId"), ("Event", "WhoId"), ("CampaignMember", "ContactId")],
+)
+def test_a_merge_reparents_activities_and_campaign_members(advanced_small_org, name, contact_field):
+    before, after = advanced_small_org
+    contacts = after.salesforce["Contact"].set_index("Id")
+    losers = contacts[contacts.MasterRecordId >= 0]
+    old = before.salesforce[name].set_index("Id")
+    new = after.salesforce[name].set_index("Id")
+    on_loser = old[old[contact_field].isin(losers.index)]
+    assert len(on_loser) > 0, f"some {name} rows were logged on a duplicate before its merge"
+    moved = new.loc[on_loser.index]
+    loser_of = on_loser[contact_field]
+    assert (moved[contact_field].to_numpy() == losers.MasterRecordId[loser_of].to_numpy()).all()
+    merged_at = losers.SystemModstamp[loser_of].to_numpy()
+    assert (moved.SystemModstamp.to_numpy() >= merged_at).all()
+    assert (moved.LastModifiedDate == moved.SystemModstamp).all()
+    assert not new[contact_field].isin(losers.index).any(), "nothing points at a merged record"
+    if name == "CampaignMember":
+        assert (moved.LeadOrContactId == moved.ContactId).all()
+    # Rows of other contacts keep their contact.
+    others = old.index.difference(on_loser.index)
+    assert (new.loc[others, contact_field] == old.loc[others, contact_field]).all()
+
+
+def test_merges_do_not_depend_on_the_horizon_or_the_steps():
+    """The org advanced 6 days shows the same merges whether generated 6 or 20 days ahead."""
+    near = Org.generate(42, "small", AS_OF, horizon_days=6)
+    far = Org.generate(42, "small", AS_OF, horizon_days=20)
+    day = AS_OF + dt.timedelta(days=6)
+    a, b = near.view(day), far.view(day)
+    assert a.salesforce["Contact"].IsDeleted.any()
+    for name in ("Contact", "Task", "Event", "CampaignMember"):
+        pd.testing.assert_frame_equal(a.salesforce[name], b.salesforce[name], obj=name)
+    pd.testing.assert_frame_equal(a.labels, b.labels)
+
+
+def test_truth_with_merges_is_byte_identical(tmp_path):
+    kwargs = {"advance_days": 20, "dirty_rate": 0.3}
+    generate_truth(9, "tiny", AS_OF, tmp_path / "a", **kwargs)
+    generate_truth(9, "tiny", AS_OF, tmp_path / "b", **kwargs)
+    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    labels = pd.read_parquet(tmp_path / "a" / "labels" / "defects.parquet")
+    assert (labels.defect == MERGED).any()
