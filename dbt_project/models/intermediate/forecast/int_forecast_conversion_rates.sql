@@ -1,98 +1,29 @@
 {#-
-    Historical stage-to-close rates (sales-metrics §11) learned from the org's own snapshots:
-    every deal open and not omitted on a snapshot date before the as-of date, with its close
-    date in the fiscal quarter of that snapshot date, for quarters that ended before the as-of
-    date, is one observation; it converts if the deal was won with its close date in that
-    quarter. Rates per ladder stage x age bucket (days since creation on the snapshot date) x
-    the owner's segment, plus one row per ladder stage with age_bucket and segment 'all'
-    (the fallback for thin cells) and one 'all'/'all'/'all' row.
+    Historical stage-to-close rates (sales-metrics §11) learned from the org's own snapshots,
+    as the forecast applies them today: the rows of int_forecast_conversion_rates_by_cutoff at
+    its last cutoff, i.e. learned from every fiscal quarter that ended before the as-of date.
+    One definition of an observation serves both the forecast and its back-test, so the two
+    cannot drift apart.
 -#}
 
 with
 
-quarters as (
-    select distinct
-        fiscal_quarter,
-        quarter_start,
-        quarter_end
-    from {{ ref('int_fiscal_months_spined') }}
-    where quarter_end < {{ as_of_date() }}
+rates_by_cutoff as (
+    select * from {{ ref('int_forecast_conversion_rates_by_cutoff') }}
 ),
 
-observations as (
-    select
-        snapshots.opportunity_id,
-        coalesce(snapshots.ladder_stage, 'unknown') as ladder_stage,
-        {{ forecast_age_bucket('opportunities.created_date', 'snapshots.snapshot_date') }}
-            as age_bucket,
-        coalesce(reps.segment, 'unknown') as segment,
-        case
-            when
-                opportunities.status = 'won'
-                and opportunities.close_date between quarters.quarter_start
-                and quarters.quarter_end
-                then 1
-            else 0
-        end as is_converted
-    from {{ ref('fct_pipeline_snapshots') }} as snapshots
-    inner join quarters
-        on snapshots.snapshot_date between quarters.quarter_start and quarters.quarter_end
-    left join {{ ref('fct_opportunities') }} as opportunities
-        on snapshots.opportunity_id = opportunities.opportunity_id
-    left join {{ ref('dim_reps') }} as reps
-        on snapshots.owner_rep_id = reps.rep_id
-    where
-        snapshots.snapshot_date < {{ as_of_date() }}
-        and snapshots.forecast_category != 'omitted'
-        and snapshots.close_date between quarters.quarter_start and quarters.quarter_end
-),
-
-by_cell as (
-    select
-        ladder_stage,
-        age_bucket,
-        segment,
-        count(*) as observation_count,
-        sum(is_converted) as converted_count
-    from observations
-    group by ladder_stage, age_bucket, segment
-),
-
-by_stage as (
-    select
-        ladder_stage,
-        'all' as age_bucket,
-        'all' as segment,
-        count(*) as observation_count,
-        sum(is_converted) as converted_count
-    from observations
-    group by ladder_stage
-),
-
-overall as (
-    select
-        'all' as ladder_stage,
-        'all' as age_bucket,
-        'all' as segment,
-        count(*) as observation_count,
-        coalesce(sum(is_converted), 0) as converted_count
-    from observations
-),
-
-unioned as (
-    select * from by_cell
-    union all
-    select * from by_stage
-    union all
-    select * from overall
+last_cutoff as (
+    select max(cutoff_date) as cutoff_date
+    from rates_by_cutoff
 )
 
 select
-    ladder_stage,
-    age_bucket,
-    segment,
-    observation_count,
-    converted_count,
-    cast(converted_count as {{ type_double() }})
-    / nullif(observation_count, 0) as conversion_rate
-from unioned
+    rates_by_cutoff.ladder_stage,
+    rates_by_cutoff.age_bucket,
+    rates_by_cutoff.segment,
+    rates_by_cutoff.observation_count,
+    rates_by_cutoff.converted_count,
+    rates_by_cutoff.conversion_rate
+from rates_by_cutoff
+inner join last_cutoff
+    on rates_by_cutoff.cutoff_date = last_cutoff.cutoff_date

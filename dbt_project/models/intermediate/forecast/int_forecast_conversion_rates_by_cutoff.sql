@@ -1,11 +1,16 @@
 {#-
-    The conversion rates of int_forecast_conversion_rates as they could have been learned at
-    the end of each ended fiscal quarter (cutoff_date = its last day): only observations of
-    quarters ended on or before the cutoff count, so a back-test at a checkpoint applies the
-    rates of the last quarter ended before it and never the outcomes of its own quarter.
-    Observations as in int_forecast_conversion_rates: a deal open and not omitted on a snapshot
-    date of the quarter, closing in that quarter; it converts when won with its close date in
-    that quarter. The rows of the last cutoff are int_forecast_conversion_rates.
+    Historical stage-to-close rates (sales-metrics §11) learned from the org's own snapshots,
+    as they could have been learned at the end of each ended fiscal quarter (cutoff_date = its
+    last day). Every deal open and not omitted on a snapshot date of an ended quarter, with its
+    close date in that quarter, is one observation; it converts if the deal was won with its
+    close date in that quarter. A cutoff counts the observations of quarters ended on or before
+    it, so a back-test at a checkpoint applies the rates of the last quarter ended before it and
+    never the outcomes of its own quarter; the last cutoff is what the forecast applies today
+    (int_forecast_conversion_rates).
+
+    Rates per ladder stage x age bucket (days since creation on the snapshot date) x the
+    owner's segment, plus one row per ladder stage with age_bucket and segment 'all' (the
+    fallback for thin cells) and one 'all'/'all'/'all' row.
 -#}
 
 with
