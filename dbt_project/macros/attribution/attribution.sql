@@ -52,7 +52,7 @@
     {%- elif model == 'last_touch' -%}
         cast(case when touch_rank = touch_count then 1 else 0 end as {{ double }})
     {%- elif model == 'linear' -%}
-        cast(1 as {{ double }}) / touch_count
+        {{ salesops.safe_divide('1', 'touch_count') }}
     {%- elif model == 'u_shaped' -%}
         {#- FT 40, LC 40, 20 over the touches strictly between them; later touches get 0. -#}
         {%- set total -%}
@@ -61,9 +61,9 @@
         {%- endset -%}
         case
             when touch_rank = 1 or touch_rank = lead_creation_rank
-                then cast(40 as {{ double }}) / {{ total }}
+                then {{ salesops.safe_divide('40', total) }}
             when touch_rank < lead_creation_rank
-                then cast(20 as {{ double }}) / ((lead_creation_rank - 2) * {{ total }})
+                then {{ salesops.safe_divide('20', '(lead_creation_rank - 2) * ' ~ total) }}
             else cast(0 as {{ double }})
         end
     {%- elif model == 'w_shaped' -%}
@@ -77,8 +77,8 @@
         {%- endset -%}
         case
             when touch_rank = 1 or touch_rank = lead_creation_rank or touch_rank = touch_count
-                then cast(30 as {{ double }}) / {{ total }}
-            else cast(10 as {{ double }}) / ((touch_count - {{ positions }}) * {{ total }})
+                then {{ salesops.safe_divide('30', total) }}
+            else {{ salesops.safe_divide('10', '(touch_count - ' ~ positions ~ ') * ' ~ total) }}
         end
     {%- elif model == 'time_decay' -%}
         {#- w_i = 2^(-dt_i / h) / sum_j 2^(-dt_j / h), dt in days before the conversion. -#}

@@ -1,7 +1,10 @@
-{#- For every attribution model, attributed pipeline and bookings summed over campaigns (the
-    no_touch bucket included) equal total pipeline created and total bookings, to the cent; so
-    do mart_campaign_performance's pipeline, bookings, opportunities and leads under the default
-    model, and its spend equals all Google Ads spend to the as-of date. -#}
+{#- For every model of attribution_models(), attributed pipeline, bookings and opportunities
+    summed over campaigns (the no_touch bucket included) equal total pipeline created, total
+    bookings and the number of opportunities; so do mart_campaign_performance's pipeline,
+    bookings, opportunities and leads under the default model, and its spend equals all Google
+    Ads spend to the as-of date. Each measure is compared on its own, so errors in two measures
+    cannot offset each other. A model missing from fct_attribution_touches attributes nothing
+    and fails whenever there is pipeline; a model the macro does not list fails outright. -#}
 
 with
 
@@ -18,25 +21,6 @@ opportunities as (
         count(*) as opportunities
     from {{ ref('fct_opportunities') }}
     where created_date <= {{ as_of_date() }}
-),
-
-by_model as (
-    select
-        model,
-        sum(attributed_pipeline_amount) as pipeline_amount,
-        sum(attributed_bookings_amount) as bookings_amount
-    from {{ ref('fct_attribution_touches') }}
-    group by model
-),
-
-mart as (
-    select
-        sum(pipeline_amount) as pipeline_amount,
-        sum(bookings_amount) as bookings_amount,
-        sum(opportunities) as opportunities,
-        sum(leads) as leads,
-        sum(spend_amount) as spend_amount
-    from {{ ref('mart_campaign_performance') }}
 ),
 
 leads as (
@@ -61,34 +45,89 @@ ads_spend as (
 ),
 {%- endif %}
 
-checks as (
+expected_models as (
+    {%- for model in attribution_models() %}
+    select '{{ model }}' as model  -- noqa: RF04
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+by_model as (
     select
-        {{ dbt.concat(["'fct_attribution_touches '", 'by_model.model']) }} as check_name,
-        by_model.pipeline_amount as actual_pipeline,
-        opportunities.pipeline_amount as expected_pipeline,
-        by_model.bookings_amount as actual_bookings,
-        opportunities.bookings_amount as expected_bookings,
-        0 as actual_count,
-        0 as expected_count
-    from by_model
+        model,
+        sum(attributed_pipeline_amount) as pipeline_amount,
+        sum(attributed_bookings_amount) as bookings_amount,
+        sum(weight) as opportunities
+    from {{ ref('fct_attribution_touches') }}
+    group by model
+),
+
+model_totals as (
+    select
+        coalesce(expected_models.model, by_model.model) as model,  -- noqa: RF04
+        expected_models.model is not null as is_listed,
+        coalesce(by_model.pipeline_amount, 0) as pipeline_amount,
+        coalesce(by_model.bookings_amount, 0) as bookings_amount,
+        coalesce(by_model.opportunities, 0) as opportunities
+    from expected_models
+    full outer join by_model
+        on expected_models.model = by_model.model
+),
+
+mart as (
+    select
+        coalesce(sum(pipeline_amount), 0) as pipeline_amount,
+        coalesce(sum(bookings_amount), 0) as bookings_amount,
+        coalesce(sum(opportunities), 0) as opportunities,
+        coalesce(sum(leads), 0) as leads,
+        coalesce(sum(spend_amount), 0) as spend_amount
+    from {{ ref('mart_campaign_performance') }}
+),
+
+{#- measure, where its expected total lives, and the tolerance: cents for amounts, float noise
+    for counts (attributed counts are sums of fractional weights) -#}
+{%- set model_measures = [
+    ('pipeline_amount', 'opportunities.pipeline_amount', 0.005),
+    ('bookings_amount', 'opportunities.bookings_amount', 0.005),
+    ('opportunities', 'opportunities.opportunities', 0.000001),
+] %}
+{%- set mart_measures = model_measures + [
+    ('leads', 'leads.leads', 0.000001),
+    ('spend_amount', 'ads_spend.spend_amount', 0.005),
+] %}
+
+checks as (
+    {%- for measure, expected, tolerance in model_measures %}
+    select
+        {{ dbt.concat(["'fct_attribution_touches '", 'model_totals.model']) }} as check_name,
+        '{{ measure }}' as measure,
+        model_totals.{{ measure }} as actual_value,
+        case when model_totals.is_listed then {{ expected }} end as expected_value,
+        {{ tolerance }} as tolerance
+    from model_totals
     cross join opportunities
     union all
+    {%- endfor %}
+    {%- for measure, expected, tolerance in mart_measures %}
     select
         'mart_campaign_performance' as check_name,
-        coalesce(mart.pipeline_amount, 0) as actual_pipeline,
-        opportunities.pipeline_amount as expected_pipeline,
-        coalesce(mart.bookings_amount, 0) + coalesce(mart.spend_amount, 0) as actual_bookings,
-        opportunities.bookings_amount + ads_spend.spend_amount as expected_bookings,
-        coalesce(mart.opportunities, 0) + coalesce(mart.leads, 0) as actual_count,
-        opportunities.opportunities + leads.leads as expected_count
+        '{{ measure }}' as measure,
+        mart.{{ measure }} as actual_value,
+        {{ expected }} as expected_value,
+        {{ tolerance }} as tolerance
     from mart
     cross join opportunities
     cross join leads
     cross join ads_spend
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 )
 
 select *
 from checks
-where abs(coalesce(actual_pipeline, 0) - coalesce(expected_pipeline, 0)) >= 0.005
-    or abs(coalesce(actual_bookings, 0) - coalesce(expected_bookings, 0)) >= 0.005
-    or abs(actual_count - expected_count) > 1e-6
+where expected_value is null
+    or abs(actual_value - coalesce(expected_value, 0)) >= tolerance

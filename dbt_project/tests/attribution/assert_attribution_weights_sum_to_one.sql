@@ -1,5 +1,7 @@
 {#- sales-metrics §8/§13: the weights of one opportunity and model sum to 1 (no_touch included),
-    and every opportunity created by the as-of date has rows under every model. -#}
+    and every opportunity created by the as-of date has rows under every model of
+    attribution_models() (the list the marts are built from, not the models found in the data,
+    so a model that went missing fails here). -#}
 
 with
 
@@ -13,8 +15,12 @@ sums as (
 ),
 
 models as (
-    select distinct model  -- noqa: RF04
-    from {{ ref('fct_attribution_touches') }}
+    {%- for model in attribution_models() %}
+    select '{{ model }}' as model  -- noqa: RF04
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 expected as (

@@ -98,7 +98,7 @@ final as (
         coalesce(measured.opportunity_amount, 0) as opportunity_amount,
         case
             when measured.term_months = 12 then coalesce(measured.opportunity_amount, 0)
-            else coalesce(measured.opportunity_amount, 0) * 12 / measured.term_months
+            else coalesce(measured.opportunity_amount, 0) * 12 / nullif(measured.term_months, 0)
         end as arr_amount,
         renewals.renewal_start_date is not null as is_renewed,
         measured.source_system
