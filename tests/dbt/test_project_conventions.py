@@ -3,7 +3,9 @@
 * `source()` only in staging models; names follow stg_<source>__<entity>s / int_ / dim_ fct_ mart_;
 * every mart (schema `marts`) has an enforced contract and every column a type and a description;
 * every source table carries its freshness and the Dagster asset key of its ingestion asset;
-* the grain keys of the marts in MARTS.md are tested unique and not null;
+* the grain keys of the marts in MARTS.md are tested unique and not null, their foreign keys
+  for relationships, and columns of our own vocabularies for accepted values;
+* no model or macro reads the build clock (period metrics use var `as_of_date`);
 * portable SQL: engine-specific syntax only in macros/cross_db, every division guarded;
 * `dbt docs generate` works.
 """
@@ -46,6 +48,41 @@ STATIC_SOURCES = {
     "deal_pipelines",
     "deal_pipeline_stages",
 }
+# Columns whose values we define (docs/metrics.md), as opposed to CRM picklists passed through.
+CATEGORICAL_COLUMNS = {
+    "source_system",
+    "status",
+    "stage_status",
+    "forecast_category",
+    "default_forecast_category",
+    "ladder_stage",
+    "opportunity_type",
+    "activity_type",
+    "hierarchy_basis",
+    "rate_source",
+}
+# The build clock in SQL or Jinja: period metrics must read var `as_of_date` instead, so a
+# rebuild of a past day gives the same numbers.
+BUILD_CLOCK = [
+    r"\bcurrent_date\b",
+    r"\bcurrent_timestamp\b",
+    r"\bcurrent_time\b",
+    r"\blocaltimestamp\b",
+    r"\blocaltime\b",
+    r"\bnow\s*\(",
+    r"\btoday\s*\(",
+    r"\butcnow\s*\(",
+    r"\bgetdate\s*\(",
+    r"\bgetutcdate\s*\(",
+    r"\bsysdate\b",
+    r"\bsystimestamp\b",
+    r"\bsysdatetime\s*\(",
+    r"\bunix_timestamp\s*\(\s*\)",
+    r"\brun_started_at\b",
+]
+# The one sanctioned clock read: as_of_date_value() defaults an unset var to yesterday, once,
+# at compile time (sales-metrics §13.1).
+CLOCK_ALLOWED = {("macros/utils/as_of_date.sql", r"\bnow\s*\("): 1}
 # DuckDB/engine-specific syntax that belongs in macros/cross_db only.
 NON_PORTABLE = [
     r"::",
@@ -191,8 +228,46 @@ def test_mart_keys_are_tested(manifest):
         ("fct_leads", "converted_opportunity_id"),
         ("mart_sales_kpis", "rep_id"),
         ("dim_reps", "manager_id"),
+        ("dim_accounts", "parent_account_id"),
+        ("fct_opportunities", "campaign_id"),
+        ("fct_leads", "campaign_id"),
+        ("fct_activities", "contact_id"),
     ]:
         assert foreign_key in relationships, foreign_key
+    # Dangling by design (a renewal of a quarantined deal): documented, never a warning test.
+    assert ("fct_opportunities", "renewal_of_opportunity_id") not in relationships
+
+
+def test_categorical_columns_we_define_have_accepted_values(manifest):
+    """Every column holding one of our own vocabularies (not a CRM picklist) lists its values,
+    in the core layers and in the territory mart."""
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    accepted = {
+        (t["attached_node"].split(".")[-1], t["column_name"])
+        for t in tests
+        if t.get("test_metadata", {}).get("name") == "accepted_values" and t.get("attached_node")
+    }
+    checked = []
+    for model in models(manifest):
+        path = model["original_file_path"]
+        if path.startswith("models/staging/") or not path.startswith(
+            (*CORE_LAYERS, "models/marts/territory/")
+        ):
+            continue
+        for column in model["columns"]:
+            if column in CATEGORICAL_COLUMNS:
+                checked.append((model["name"], column))
+    missing = [key for key in checked if key not in accepted]
+    assert not missing
+    for expected in [
+        ("fct_opportunity_states", "source_system"),
+        ("fct_opportunity_stage_history", "source_system"),
+        ("dim_territories", "source_system"),
+        ("mart_territory_coverage", "source_system"),
+        ("int_opportunities_unioned", "forecast_category"),
+        ("int_opportunities_unioned", "ladder_stage"),
+    ]:
+        assert expected in checked, expected
 
 
 def _strip_jinja(sql: str) -> str:
@@ -217,6 +292,40 @@ def test_sql_is_portable_outside_cross_db_macros():
         sql = _strip_strings_and_comments(_strip_jinja(path.read_text()))
         offenders += [(path.name, p) for p in NON_PORTABLE if re.search(p, sql, flags=re.I)]
     assert not offenders
+
+
+def test_no_model_or_macro_reads_the_build_clock():
+    offenders = []
+    scanned = 0
+    for path in [*PROJECT_DIR.glob("models/**/*.sql"), *PROJECT_DIR.glob("macros/**/*.sql")]:
+        # Jinja expressions stay: `{{ run_started_at }}` reads the clock as surely as now().
+        text = re.sub(r"\{#.*?#\}", " ", path.read_text(), flags=re.S)
+        text = re.sub(r"--[^\n]*", " ", text)
+        text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+        relative = path.relative_to(PROJECT_DIR).as_posix()
+        scanned += 1
+        for pattern in BUILD_CLOCK:
+            found = len(re.findall(pattern, text, flags=re.I))
+            if found > CLOCK_ALLOWED.get((relative, pattern), 0):
+                offenders.append((relative, pattern, found))
+    assert scanned >= 100
+    assert not offenders
+
+
+def test_build_clock_check_catches_a_clock_read():
+    """The patterns match the usual spellings, so the check above can fail."""
+    for sql in [
+        "where close_date <= current_date",
+        "select CURRENT_TIMESTAMP as loaded_at",
+        "select now() as t",
+        "select getdate()",
+        "select sysdate from dual",
+        "cast('{{ run_started_at }}' as date)",
+        "{% set d = modules.datetime.date.today() %}",
+    ]:
+        assert any(re.search(p, sql, flags=re.I) for p in BUILD_CLOCK), sql
+    for sql in ["select current_timezone()", "cast('{{ as_of_date() }}' as date)", "nowhere"]:
+        assert not any(re.search(p, sql, flags=re.I) for p in BUILD_CLOCK), sql
 
 
 # The core layers of this suite (staging, the CRM-unifying intermediate models, the core, sales,
