@@ -16,7 +16,8 @@ same documented rules as docs/metrics.md:
   any past day, rendered by the same frame functions that write the truth Parquet). The quarter's
   figure is its last month's.
 
-Everything must be equal to the cent.
+Money must be equal to the cent, counts exactly, and rates - the mart's own rate columns, not
+only rates recomputed from its sums - to 1e-9, NULL exactly where nothing closed.
 """
 
 from __future__ import annotations
@@ -37,11 +38,17 @@ from tests.dbt.conftest import AS_OF, SEED, connect
 INELIGIBLE_LOSS_REASONS = {"Duplicate", "Unqualified"}
 HS_WON = {s[0] for s in HS_STAGES if s[3] and float(s[4]) == 1.0}
 HS_CLOSED = {s[0] for s in HS_STAGES if s[3]}
+MONEY_TOLERANCE = 0.005
+RATE_TOLERANCE = 1e-9
 
 
 # ------------------------------------------------------------------------------ truth helpers
 def fiscal_quarter(day: dt.date) -> str:
     return f"FY{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def fiscal_month(day: dt.date) -> str:
+    return f"FY{day.year}-M{day.month:02d}"
 
 
 def quarter_end(day: dt.date) -> dt.date:
@@ -166,8 +173,14 @@ def expected_deals(truth: Path) -> pd.DataFrame:
 
 
 def expected_closed_by_rep_quarter(deals: pd.DataFrame) -> pd.DataFrame:
+    return expected_closed_by_rep(deals, "fiscal_quarter")
+
+
+def expected_closed_by_rep(deals: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Closed-deal sums per owner at close and ``period`` (fiscal_quarter or fiscal_month)."""
     closed = deals[(deals.status != "open") & (deals.close_date <= AS_OF)].copy()
     closed["fiscal_quarter"] = closed.close_date.map(fiscal_quarter)
+    closed["fiscal_month"] = closed.close_date.map(fiscal_month)
     closed["usd0"] = closed.usd.fillna(0.0)
     closed["eligible_lost"] = (closed.status == "lost") & ~closed.loss_reason.isin(
         INELIGIBLE_LOSS_REASONS
@@ -177,9 +190,7 @@ def expected_closed_by_rep_quarter(deals: pd.DataFrame) -> pd.DataFrame:
     closed["lost"] = closed.eligible_lost.astype(int)
     closed["bookings"] = np.where(won, closed.usd0, 0.0)
     closed["lost_amount"] = np.where(closed.eligible_lost, closed.usd0, 0.0)
-    grouped = closed.groupby(["owner_at_close", "fiscal_quarter"])[
-        ["bookings", "won", "lost", "lost_amount"]
-    ]
+    grouped = closed.groupby(["owner_at_close", period])[["bookings", "won", "lost", "lost_amount"]]
     out = grouped.sum().reset_index().rename(columns={"owner_at_close": "rep_id"})
     return out
 
@@ -237,7 +248,7 @@ def expected_open_pipeline(org: Org, final_truth: Path) -> pd.DataFrame:
             for a, c, d in zip(rows.amount, rows.currency, rows.close_date, strict=True)
         ]
         rows["fiscal_quarter"] = fiscal_quarter(snapshot)
-        rows["fiscal_month"] = f"FY{snapshot.year}-M{snapshot.month:02d}"
+        rows["fiscal_month"] = fiscal_month(snapshot)
         rows["open_pipeline"] = rows.usd.fillna(0.0)
         frames.append(
             rows.groupby(["rep_id", "fiscal_quarter", "fiscal_month"])
@@ -292,18 +303,59 @@ def actual_open_pipeline_by_rep_month(warehouse: Path) -> pd.DataFrame:
         con.close()
 
 
+def actual_closed_by_rep_month(warehouse: Path) -> pd.DataFrame:
+    con = connect(warehouse)
+    try:
+        return con.sql(
+            """
+            select
+                rep_id,
+                fiscal_month,
+                bookings_amount as bookings,
+                won_count as won,
+                lost_count as lost,
+                lost_amount,
+                win_rate_by_count,
+                win_rate_by_value
+            from marts.mart_sales_kpis
+            """
+        ).df()
+    finally:
+        con.close()
+
+
 def compare(
     expected: pd.DataFrame,
     actual: pd.DataFrame,
     columns: list[str],
     keys: tuple[str, ...] = ("rep_id", "fiscal_quarter"),
 ) -> list[str]:
+    """Sums and counts, a missing row counting as 0; equal to the cent."""
     merged = expected.merge(actual, on=list(keys), how="outer", suffixes=("_expected", "_actual"))
     problems = []
     for column in columns:
         e = merged[f"{column}_expected"].fillna(0.0).astype(float)
         a = merged[f"{column}_actual"].fillna(0.0).astype(float)
-        bad = (e - a).abs() >= 0.005
+        bad = (e - a).abs() >= MONEY_TOLERANCE
+        for row in merged[bad].itertuples():
+            where = " ".join(str(getattr(row, key)) for key in keys)
+            problems.append(f"{where} {column}: expected {e[row.Index]!r}, got {a[row.Index]!r}")
+    return problems
+
+
+def compare_rates(
+    expected: pd.DataFrame,
+    actual: pd.DataFrame,
+    columns: list[str],
+    keys: tuple[str, ...] = ("rep_id", "fiscal_quarter"),
+) -> list[str]:
+    """Rates to RATE_TOLERANCE; NULL (nothing closed) on one side only is a difference too."""
+    merged = expected.merge(actual, on=list(keys), how="outer", suffixes=("_expected", "_actual"))
+    problems = []
+    for column in columns:
+        e = merged[f"{column}_expected"].astype(float)
+        a = merged[f"{column}_actual"].astype(float)
+        bad = (e.isna() != a.isna()) | ((e - a).abs() > RATE_TOLERANCE)
         for row in merged[bad].itertuples():
             where = " ".join(str(getattr(row, key)) for key in keys)
             problems.append(f"{where} {column}: expected {e[row.Index]!r}, got {a[row.Index]!r}")
@@ -343,9 +395,22 @@ def test_closed_metrics_by_rep_and_quarter_match_truth(tiny_build):
     actual = win_rates(actual_by_rep_quarter(tiny_build.warehouse))
     assert expected.bookings.sum() > 0 and expected.won.sum() > 0 and expected.lost.sum() > 0
     problems = compare(expected, actual, ["bookings", "won", "lost", "lost_amount"])
-    problems += compare(
-        expected.fillna(0), actual.fillna(0), ["win_rate_by_count", "win_rate_by_value"]
-    )
+    problems += compare_rates(expected, actual, ["win_rate_by_count", "win_rate_by_value"])
+    assert not problems, "\n".join(problems)
+
+
+def test_mart_win_rates_and_counts_by_rep_and_month_match_truth(tiny_build):
+    """The mart's own monthly win_rate_by_count and win_rate_by_value columns, and the won/lost
+    counts and amounts behind them, against rates computed from the truth's deals."""
+    expected = win_rates(expected_closed_by_rep(expected_deals(tiny_build.truth), "fiscal_month"))
+    actual = actual_closed_by_rep_month(tiny_build.warehouse)
+    keys = ("rep_id", "fiscal_month")
+    # rates strictly between 0 and 1 and months without closed deals (NULL rates) both occur
+    assert expected.win_rate_by_count.between(0, 1, inclusive="neither").any()
+    assert expected.win_rate_by_value.between(0, 1, inclusive="neither").any()
+    assert actual.win_rate_by_count.isna().any()
+    problems = compare(expected, actual, ["bookings", "won", "lost", "lost_amount"], keys)
+    problems += compare_rates(expected, actual, ["win_rate_by_count", "win_rate_by_value"], keys)
     assert not problems, "\n".join(problems)
 
 
