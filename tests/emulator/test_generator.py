@@ -66,14 +66,18 @@ def test_a_longer_horizon_only_extends_the_timeline():
         _assert_same_views(near.view(day), far.view(day))
 
 
-def test_advancing_three_days_twice_equals_six(make_emulator):
-    stepwise = make_emulator(seed=5)
+@pytest.mark.parametrize("dirty_rate", [None, 0.3])
+def test_advancing_three_days_twice_equals_six(make_emulator, dirty_rate):
+    """Also with many duplicates, so that contacts get merged within the six days."""
+    stepwise = make_emulator(seed=5, dirty_rate=dirty_rate)
     stepwise.state.advance(3)
     stepwise.state.advance(3)
-    at_once = make_emulator(seed=5)
+    at_once = make_emulator(seed=5, dirty_rate=dirty_rate)
     at_once.state.advance(6)
     _assert_same_views(stepwise.state.view, at_once.state.view)
     assert stepwise.state.view.day == AS_OF + dt.timedelta(days=6)
+    if dirty_rate:
+        assert stepwise.state.view.salesforce["Contact"].IsDeleted.any()
 
 
 def test_advancing_adds_activity():
