@@ -71,6 +71,27 @@ def run_dbt(
     timezone: str = "UTC",
 ) -> DbtRun:
     """Run one dbt command against ``warehouse``; collects results, warnings and errors."""
+    return run_dbt_on(
+        "duckdb",
+        command,
+        env={"SALESOPS_WAREHOUSE": str(warehouse)},
+        work_dir=work_dir,
+        variables=variables,
+        timezone=timezone,
+    )
+
+
+def run_dbt_on(
+    target_name: str,
+    command: list[str],
+    *,
+    env: dict[str, str],
+    work_dir: Path,
+    variables: dict | None = None,
+    timezone: str = "UTC",
+) -> DbtRun:
+    """Run one dbt command on the profiles.yml target ``target_name`` (duckdb, postgres, spark)
+    with ``env`` (where that target's data lives) in a dbt process of its own."""
     target = work_dir / "target"
     args = [
         *command,
@@ -87,11 +108,11 @@ def run_dbt(
         "--vars",
         json.dumps({"as_of_date": AS_OF.isoformat(), **(variables or {})}),
     ]
-    env = {
+    process_env = {
         **os.environ,
-        "SALESOPS_WAREHOUSE": str(warehouse),
+        **env,
         "SALESOPS_TIMEZONE": timezone,
-        "SALESOPS_DBT_TARGET": "duckdb",
+        "SALESOPS_DBT_TARGET": target_name,
         "DO_NOT_TRACK": "1",
     }
     (target / "run_results.json").unlink(missing_ok=True)
@@ -99,7 +120,7 @@ def run_dbt(
     process = subprocess.run(
         [sys.executable, "-m", "dbt.cli.main", *args],
         cwd=ROOT,
-        env=env,
+        env=process_env,
         capture_output=True,
         text=True,
         check=False,

@@ -15,10 +15,7 @@ Both builds read the same raw rows, so any difference in the marts is the engine
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from connectors.destinations.parquet import attach_lake
-from tests.dbt.conftest import AS_OF, PROJECT_DIR, ROOT, SEED, DbtRun, run_dbt
+from tests.dbt.conftest import AS_OF, SEED, DbtRun, run_dbt, run_dbt_on
 from tests.engines.compare import read_duckdb
 
 # The emulator's clean org: the marts are compared, not the defect handling (tests/quality).
@@ -91,64 +88,8 @@ def duckdb_build(org: LakeOrg, directory: Path) -> EngineBuild:
 
 def run_dbt_spark(command: list[str], *, lake: Path, spark_dir: Path, work_dir: Path) -> DbtRun:
     """One dbt command on the spark target over ``lake``; results as :func:`run_dbt`'s."""
-    target = work_dir / "target"
-    args = [
-        *command,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--log-format",
-        "json",
-        "--vars",
-        json.dumps({"as_of_date": AS_OF.isoformat()}),
-    ]
-    env = {
-        **os.environ,
-        "SALESOPS_DBT_TARGET": "spark",
-        "SALESOPS_LAKE_ROOT": str(lake),
-        "SALESOPS_SPARK_DIR": str(spark_dir),
-        "SALESOPS_TIMEZONE": "UTC",
-        "DO_NOT_TRACK": "1",
-    }
-    (target / "run_results.json").unlink(missing_ok=True)
-    started = time.perf_counter()
-    process = subprocess.run(
-        [sys.executable, "-m", "dbt.cli.main", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    warnings, errors = [], []
-    for line in process.stdout.splitlines():
-        try:
-            info = json.loads(line)["info"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        if info.get("level") == "warn":
-            warnings.append(f"{info.get('name')}: {info.get('msg')}")
-        elif info.get("level") == "error":
-            errors.append(f"{info.get('name')}: {info.get('msg')}")
-    results = []
-    if (target / "run_results.json").exists():
-        for item in json.loads((target / "run_results.json").read_text())["results"]:
-            results.append((item["unique_id"], item["status"], item.get("message")))
-    return DbtRun(
-        args=args,
-        returncode=process.returncode,
-        seconds=seconds,
-        results=results,
-        warnings=warnings,
-        errors=errors,
-        output=process.stdout[-20000:] + process.stderr[-20000:],
-    )
+    env = {"SALESOPS_LAKE_ROOT": str(lake), "SALESOPS_SPARK_DIR": str(spark_dir)}
+    return run_dbt_on("spark", command, env=env, work_dir=work_dir)
 
 
 def spark_build(org: LakeOrg, directory: Path) -> EngineBuild:

@@ -116,63 +116,6 @@ __all__ = ["env_for", "fresh_database", "psycopg2", "query", "server", "stop_ses
 def run_dbt_postgres(command: list[str], *, database: PostgresConnection, work_dir: Path):
     """One dbt command on the ``postgres`` target (profiles.yml, from SALESOPS_POSTGRES_*);
     the result has the shape of :func:`tests.dbt.conftest.run_dbt`'s."""
-    import json as _json
-    import sys
-    import time
+    from tests.dbt.conftest import run_dbt_on
 
-    from tests.dbt.conftest import AS_OF, PROJECT_DIR, DbtRun
-
-    target = work_dir / "target"
-    args = [
-        *command,
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--log-format",
-        "json",
-        "--vars",
-        _json.dumps({"as_of_date": AS_OF.isoformat()}),
-    ]
-    env = {
-        **os.environ,
-        **env_for(database),
-        "SALESOPS_DBT_TARGET": "postgres",
-        "SALESOPS_TIMEZONE": "UTC",
-        "DO_NOT_TRACK": "1",
-    }
-    (target / "run_results.json").unlink(missing_ok=True)
-    started = time.perf_counter()
-    process = subprocess.run(
-        [sys.executable, "-m", "dbt.cli.main", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    errors = []
-    for line in process.stdout.splitlines():
-        try:
-            info = _json.loads(line)["info"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        if info.get("level") == "error":
-            errors.append(f"{info.get('name')}: {info.get('msg')}")
-    results = []
-    if (target / "run_results.json").exists():
-        for item in _json.loads((target / "run_results.json").read_text())["results"]:
-            results.append((item["unique_id"], item["status"], item.get("message")))
-    return DbtRun(
-        args=args,
-        returncode=process.returncode,
-        seconds=seconds,
-        results=results,
-        errors=errors,
-        output=process.stdout[-20000:] + process.stderr[-5000:],
-    )
+    return run_dbt_on("postgres", command, env=env_for(database), work_dir=work_dir)
