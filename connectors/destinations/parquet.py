@@ -47,7 +47,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,20 +60,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.destinations.base import (
+    META_COLUMNS,
     RAW_META_SCHEMA,
-    BatchResult,
     Destination,
-    Key,
-    Records,
-    new_sync_id,
     raw_schema,
-)
-from connectors.destinations.duckdb import (
-    DuckDBSync,
-    _column_types,
-    _table_exists,
     utc_now,
 )
+from connectors.destinations.duckdb import DuckDBSync, _column_types, _table_exists
+from connectors.destinations.sql import literal
 from connectors.naming import VERSIONS_SUFFIX, qualified, quote_ident, validate_identifier
 
 log = logging.getLogger(__name__)
@@ -83,44 +77,6 @@ MANIFEST_HISTORY = "manifests"
 FORMAT = "salesops-lake"
 FORMAT_VERSION = 1
 DEFAULT_RETAIN_SECONDS = 24 * 3600
-
-# Metadata columns of the raw_meta tables, as the DuckDB destination declares them.
-META_COLUMNS = {
-    "stream_state": {
-        "source": "VARCHAR",
-        "stream": "VARCHAR",
-        "state": "JSON",
-        "updated_at": "TIMESTAMPTZ",
-        "sync_id": "VARCHAR",
-    },
-    "sync_log": {
-        "sync_id": "VARCHAR",
-        "source": "VARCHAR",
-        "stream": "VARCHAR",
-        "started_at": "TIMESTAMPTZ",
-        "finished_at": "TIMESTAMPTZ",
-        "status": "VARCHAR",
-        "records_fetched": "BIGINT",
-        "records_landed": "BIGINT",
-        "records_quarantined": "BIGINT",
-        "inserted": "BIGINT",
-        "updated": "BIGINT",
-        "deleted": "BIGINT",
-        "pages": "BIGINT",
-        "retries": "BIGINT",
-        "cursor": "VARCHAR",
-        "error": "VARCHAR",
-    },
-    "quarantine": {
-        "source": "VARCHAR",
-        "stream": "VARCHAR",
-        "primary_key": "VARCHAR",
-        "reason": "VARCHAR",
-        "payload": "JSON",
-        "sync_id": "VARCHAR",
-        "quarantined_at": "TIMESTAMPTZ",
-    },
-}
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -258,10 +214,6 @@ class ParquetDestination(Destination):
         return f"ParquetDestination({str(self.root)!r})"
 
     # -- Destination API -------------------------------------------------------------------
-
-    def open_sync(self, source: str, sync_id: str | None = None) -> ParquetSync:
-        validate_identifier(source, source=source, obj="source", kind="table")
-        return ParquetSync(self, source, sync_id or new_sync_id(self.clock()))
 
     def get_state(self, source: str, stream: str) -> dict[str, Any] | None:
         for row in read_manifest(self.root)["stream_state"]:
@@ -470,7 +422,7 @@ class ParquetSync(DuckDBSync):
                 con,
                 qualified(RAW_META_SCHEMA, "quarantine"),
                 self._paths(quarantine["files"]),
-                where=f"source = {_literal(self.source)}",
+                where=f"source = {literal(self.source)}",
             )
         self._baseline["quarantine"] = _row_count(con, qualified(RAW_META_SCHEMA, "quarantine"))
 
@@ -501,92 +453,38 @@ class ParquetSync(DuckDBSync):
 
     # -- hooks into DuckDBSync ---------------------------------------------------------------
 
+    def _open_stream(self, stream: str) -> None:
+        with self._lock:
+            self._load_stream(stream)
+
     def _ensure_tables(self, con, stream, wanted):
         self._dirty.add(stream)
         return super()._ensure_tables(con, stream, wanted)
-
-    def mark_deleted(
-        self,
-        stream: str,
-        keys: Iterable[Key],
-        *,
-        primary_key: Sequence[str],
-        state: Mapping[str, Any] | None = None,
-    ) -> int:
-        validate_identifier(stream, source=self.source, obj=stream, kind="table")
-        with self._lock:
-            self._load_stream(stream)
-        return super().mark_deleted(stream, keys, primary_key=primary_key, state=state)
 
     def _flag_deleted(self, con, stream, key_table, primary_key, synced_at):
         self._dirty.add(stream)
         return super()._flag_deleted(con, stream, key_table, primary_key, synced_at)
 
-    def live_keys(
-        self,
-        stream: str,
-        primary_key: Sequence[str],
-        *,
-        where_in: tuple[str, Collection[str]] | None = None,
-    ) -> set[tuple[str, ...]]:
-        validate_identifier(stream, source=self.source, obj=stream, kind="table")
-        with self._lock:
-            self._load_stream(stream)
-        return super().live_keys(stream, primary_key, where_in=where_in)
-
-    def write_batch(
-        self,
-        stream: str,
-        records: Records,
-        *,
-        columns: Mapping[str, str],
-        primary_key: Sequence[str],
-        cursor_field: str | None = None,
-        is_deleted_field: str | None = None,
-        state: Mapping[str, Any] | None = None,
-    ) -> BatchResult:
-        validate_identifier(stream, source=self.source, obj=stream, kind="table")
-        with self._lock:
-            self._load_stream(stream)
-        return super().write_batch(
-            stream,
-            records,
-            columns=columns,
-            primary_key=primary_key,
-            cursor_field=cursor_field,
-            is_deleted_field=is_deleted_field,
-            state=state,
-        )
-
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connection()
-        con.execute("BEGIN TRANSACTION")
+    def _publishing(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Commit the transaction's changes to the lake before the working copy commits; if
+        anything fails first, the working copy rolls back and the lake is as it was."""
         self._dirty = set()
         state_before = _state_rows(con, self.source) if self._ready else {}
-        commit, written = Commit(), {}
-        try:
-            yield con
-            if self._ready:
-                commit, written = self._collect(con, state_before)
-            if commit:
-                self._manifest = self.lake.commit(
-                    commit, before_replace=lambda: self._step("before_manifest")
-                )
-                self._step("after_manifest")
-        except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                log.exception("rollback failed for sync %s", self.sync_id)
-            raise
-        con.execute("COMMIT")
-        for key, rows in written.items():
-            self._baseline[key] = rows
-        if commit:
-            for change in commit.changes:
-                if change.schema == RAW_META_SCHEMA and change.name == "sync_log":
-                    self._sync_log_file = change.add[0]
+        yield
+        if not self._ready:
+            return
+        commit, written = self._collect(con, state_before)
+        if not commit:
+            return
+        self._manifest = self.lake.commit(
+            commit, before_replace=lambda: self._step("before_manifest")
+        )
+        self._step("after_manifest")
+        self._baseline.update(written)
+        for change in commit.changes:
+            if change.schema == RAW_META_SCHEMA and change.name == "sync_log":
+                self._sync_log_file = change.add[0]
 
     def _step(self, name: str) -> None:
         if self._crash_hook is not None:
@@ -689,17 +587,13 @@ class _WorkingCopy:
 # --------------------------------------------------------------------------------------------
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
     return int(row[0]) if row else 0
 
 
 def _files_sql(paths: Sequence[str]) -> str:
-    return "read_parquet([" + ", ".join(_literal(p) for p in paths) + "], union_by_name = true)"
+    return "read_parquet([" + ", ".join(literal(p) for p in paths) + "], union_by_name = true)"
 
 
 def _insert_from_files(
@@ -812,3 +706,5 @@ __all__ = [
     "read_manifest",
     "write_table",
 ]
+
+ParquetDestination.sync_class = ParquetSync

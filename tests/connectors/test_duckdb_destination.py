@@ -14,8 +14,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-import connectors.destinations.duckdb as duckdb_module
-from connectors.destinations import DuckDBDestination
+from connectors.destinations import DuckDBDestination, DuckDBSync
 from connectors.naming import UnsafeIdentifier
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -314,7 +313,7 @@ def test_a_failure_inside_the_transaction_leaves_nothing_partial(
     def crash(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(duckdb_module, crash_in, crash)
+    monkeypatch.setattr(DuckDBSync, crash_in, crash)
     second = [
         opp("006A", "Closed Won", modstamp="2024-05-22T00:00:00.000+0000"),
         opp("006B", amount="oops"),  # would be quarantined
@@ -345,14 +344,13 @@ def test_a_failure_inside_the_transaction_leaves_nothing_partial(
 CHILD = textwrap.dedent(
     """
     import os, sys
-    import connectors.destinations.duckdb as module
-    from connectors.destinations import DuckDBDestination
+    from connectors.destinations import DuckDBDestination, DuckDBSync
 
     path, columns, first, second = sys.argv[1], *map(__import__("json").loads, sys.argv[2:5])
     kwargs = dict(columns=columns, primary_key=["id"], cursor_field="system_modstamp")
     sync = DuckDBDestination(path).open_sync("salesforce", "sync-child")
     sync.write_batch("opportunity", first, state={"hwm": "first"}, **kwargs)
-    module._upsert_current = lambda *a, **k: os._exit(17)  # power cut mid-transaction
+    DuckDBSync._upsert_current = lambda *a, **k: os._exit(17)  # power cut mid-transaction
     sync.write_batch("opportunity", second, state={"hwm": "second"}, **kwargs)
     """
 )

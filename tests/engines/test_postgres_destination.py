@@ -145,8 +145,7 @@ def test_deletes_flag_rows_and_append_a_version(destination, postgres_db):
 CRASH = textwrap.dedent(
     """
     import os, sys
-    import connectors.destinations.postgres as module
-    from connectors.destinations.postgres import PostgresConnection, PostgresDestination
+    from connectors.destinations.postgres import PostgresConnection, PostgresDestination, PostgresSync
     target = PostgresConnection(port=int(sys.argv[1]), user=sys.argv[2], dbname=sys.argv[3])
     columns = {"id": "VARCHAR", "amount": "DOUBLE"}
     sync = PostgresDestination(target).open_sync("salesforce")
@@ -154,8 +153,8 @@ CRASH = textwrap.dedent(
                      primary_key=["id"], state={"page": 1})
     # The process dies after every statement of the second batch ran (the state is saved
     # last), before its commit.
-    save_state = module._save_state
-    module._save_state = lambda *args: (save_state(*args), os._exit(9))
+    save_state = PostgresSync._save_state
+    PostgresSync._save_state = lambda *args: (save_state(*args), os._exit(9))
     sync.write_batch("opportunity", [{"id": "A", "amount": 2.0}, {"id": "B", "amount": 3.0}],
                      columns=columns, primary_key=["id"], state={"page": 2})
     """
