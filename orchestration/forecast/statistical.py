@@ -154,10 +154,10 @@ def won_states(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             cast(s.valid_to as timestamp) as valid_to,
             cast(s.close_date as timestamp) as close_date,
             coalesce(s.opportunity_amount, 0) as amount,
-            coalesce(s.owner_rep_id, '(unassigned)') as rep,
-            coalesce(r.manager_id, '(unassigned)') as manager,
-            coalesce(r.team, '(unassigned)') as team,
-            coalesce(r.region, '(unassigned)') as region,
+            coalesce(s.owner_rep_id, 'unassigned') as rep,
+            coalesce(r.manager_id, 'unassigned') as manager,
+            coalesce(r.team, 'unassigned') as team,
+            coalesce(r.region, 'unassigned') as region,
             'company' as company
         from marts.fct_opportunity_states as s
         left join marts.dim_reps as r on s.owner_rep_id = r.rep_id

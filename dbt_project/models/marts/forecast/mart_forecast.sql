@@ -170,21 +170,20 @@ rep_rows as (
         on deals.fiscal_quarter = quotas.fiscal_quarter and deals.rep_id = quotas.rep_id
 ),
 
-leveled as (
-    {%- for level, entity in [('rep', "coalesce(rep_rows.rep_id, '(unassigned)')"),
-                              ('manager', "coalesce(reps.manager_id, '(unassigned)')"),
-                              ('team', "coalesce(reps.team, '(unassigned)')"),
-                              ('region', "coalesce(reps.region, '(unassigned)')"),
-                              ('company', "'company'")] %}
+rep_rows_placed as (
+    -- each rep's place in the hierarchy on the as-of date
     select
         rep_rows.*,
-        '{{ level }}' as level, -- noqa: RF04
-        {{ entity }} as entity_id
+        reps.manager_id,
+        reps.team,
+        reps.region
     from rep_rows
-    left join reps -- noqa: ST11
+    left join reps
         on rep_rows.rep_id = reps.rep_id
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+),
+
+leveled as (
+    {{ rollup_levels('rep_rows_placed') }}
 ),
 
 aggregated as (

@@ -187,21 +187,20 @@ deal_amounts as (
     where won.status = 'won'
 ),
 
-leveled as (
-    {%- for level, entity in [('rep', "coalesce(deal_amounts.rep_id, '(unassigned)')"),
-                              ('manager', "coalesce(reps.manager_id, '(unassigned)')"),
-                              ('team', "coalesce(reps.team, '(unassigned)')"),
-                              ('region', "coalesce(reps.region, '(unassigned)')"),
-                              ('company', "'company'")] %}
+deal_amounts_placed as (
+    -- each rep's place in the hierarchy on the as-of date
     select
         deal_amounts.*,
-        '{{ level }}' as level, -- noqa: RF04
-        {{ entity }} as entity_id
+        reps.manager_id,
+        reps.team,
+        reps.region
     from deal_amounts
-    left join reps -- noqa: ST11
+    left join reps
         on deal_amounts.rep_id = reps.rep_id
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+),
+
+leveled as (
+    {{ rollup_levels('deal_amounts_placed') }}
 ),
 
 aggregated as (
@@ -232,20 +231,38 @@ aggregated as (
     group by leveled.fiscal_quarter, leveled.weeks_before_end, leveled.level, leveled.entity_id
 ),
 
-methods as (
+forecast_methods as (
     {%- for method in ['commit', 'most_likely', 'best_case', 'weighted', 'conversion'] %}
+    select '{{ method }}' as method -- noqa: RF04
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+rule_methods as (
+    -- one row per rule-based method, crossed rather than unioned (Spark would recompute
+    -- `aggregated` for each select of a union)
     select
         aggregated.fiscal_quarter,
         aggregated.level,
         aggregated.entity_id,
-        '{{ method }}' as method, -- noqa: RF04
+        forecast_methods.method,
         aggregated.weeks_before_end,
-        aggregated.{{ method }}_forecast as forecast_amount,
+        case forecast_methods.method
+            {%- for method in ['commit', 'most_likely', 'best_case', 'weighted', 'conversion'] %}
+            when '{{ method }}' then aggregated.{{ method }}_forecast
+            {%- endfor %}
+        end as forecast_amount,
         aggregated.actual_amount
     from aggregated
-    where aggregated.{{ method }}_forecast is not null
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    cross join forecast_methods
+),
+
+methods as (
+    select *
+    from rule_methods
+    where forecast_amount is not null
     {% if backtest is not none %}
     union all
     select

@@ -25,23 +25,7 @@ reps as (
 ),
 
 leveled as (
-    {%- set levels = [
-        ('rep', 'attainment.rep_id'),
-        ('manager', 'attainment.manager_id'),
-        ('team', 'attainment.team'),
-        ('region', 'attainment.region'),
-        ('company', "'company'"),
-    ] %}
-    {%- for level, entity in levels %}
-    select
-        '{{ level }}' as level,  -- noqa: RF04
-        coalesce({{ entity }}, 'unassigned') as entity_id,
-        attainment.*
-    from attainment
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    {{ rollup_levels('attainment') }}
 ),
 
 aggregated as (
