@@ -1633,12 +1633,14 @@ class Org:
             row = base.iloc[base_position[rows]]
             ts = version_ts[rows]
             lead_row = lead_position[rows]
+            step = stage[rows]
             account = row.account.to_numpy()
+            # A lead gets its company when it converts, not before (nor can it know it earlier).
+            account = np.where((lead_row >= 0) & (step < 3), -1, account)
             account = np.where(account >= 0, make_keys("Account", np.maximum(account, 0)), -1)
             key = make_keys("Contact", contact[rows])
             created = ms_to_dt(row.created_ms.to_numpy())
             modified = ms_to_dt(ts)
-            step = stage[rows]
             frame = {
                 "id": key,
                 "createdAt": created,
@@ -1711,13 +1713,18 @@ class Org:
                 created,
             )
             cd = close_day[rows]
+            # The dated rate of the close date, as known when the deal was saved: a close date
+            # still ahead takes the latest rate of that day (later rates do not exist yet).
+            rate_day = np.minimum(cd, day_of_ms(ts))
             rate = np.ones(len(rows))
             for code_index, code in enumerate(CURRENCIES):
                 sel = cur == code_index
                 if sel.any():
                     table = self.t.rates[self.t.rates.currency == code]
                     pos = np.maximum(
-                        np.searchsorted(table.start_day.to_numpy(), cd[sel], side="right") - 1, 0
+                        np.searchsorted(table.start_day.to_numpy(), rate_day[sel], side="right")
+                        - 1,
+                        0,
                     )
                     rate[sel] = table.rate.to_numpy()[pos]
             amount = deals.amount[rows]
