@@ -7,11 +7,12 @@ import logging
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from connectors.destinations import DuckDBDestination
 from connectors.streams import sync_source
-from emulator.server.salesforce import burst_instant
+from emulator.server.salesforce import LATE_WINDOW_MS, burst_instant
 from tests.connectors.salesforce_support import (
     assert_all_succeeded,
     compare_snapshots,
@@ -36,6 +37,19 @@ def columns_of(warehouse, table: str) -> set[str]:
         }
 
 
+def late_commit_band(view) -> str:
+    """An object with rows in the band where the emulator simulates late commits (the 5 minutes
+    below its newest SystemModstamp, emulator/server/salesforce.py): which object has any
+    depends on the org's data, so the test picks one rather than trusting a fixed one."""
+    band = pd.Timedelta(milliseconds=LATE_WINDOW_MS)
+    for obj in ("Opportunity", "Task", "Event", "Contact", "Account", "Lead"):
+        stamps = view.salesforce[obj]["SystemModstamp"]
+        edge = stamps.max()
+        if ((stamps >= edge - band) & (stamps < edge)).any():
+            return obj
+    raise AssertionError("premise: some object has rows within 5 minutes of its newest change")
+
+
 @pytest.mark.slow
 def test_late_updates_need_the_lookback(make_emulator, tmp_path):
     """A row that commits late with an older SystemModstamp than rows already read: the next
@@ -47,13 +61,14 @@ def test_late_updates_need_the_lookback(make_emulator, tmp_path):
     remaining = {}
     for minutes in (10, 0):
         running = make_emulator(scale="small", faults="late_updates=1")
+        view = running.state.view
+        obj = late_commit_band(view)
         warehouse = tmp_path / f"lookback_{minutes}.duckdb"
         settings = {"lookback": dt.timedelta(minutes=minutes), "bulk_threshold": None}
-        assert_all_succeeded(run_sync(running, warehouse, streams=["Opportunity"], **settings))
-        view = running.state.view
-        assert differences(warehouse, view, "Opportunity"), "premise: a row committed late"
-        assert_all_succeeded(run_sync(running, warehouse, streams=["Opportunity"], **settings))
-        remaining[minutes] = differences(warehouse, view, "Opportunity")
+        assert_all_succeeded(run_sync(running, warehouse, streams=[obj], **settings))
+        assert differences(warehouse, view, obj), "premise: a row committed late"
+        assert_all_succeeded(run_sync(running, warehouse, streams=[obj], **settings))
+        remaining[minutes] = differences(warehouse, view, obj)
     assert remaining[10] == []
     assert remaining[0], "with lookback 0 the late row stays missing"
 
