@@ -33,12 +33,13 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(MAKE) -C dbt_project lint
 
+# Spark (tests/engines/test_spark_engine.py) needs Java 17: make test builds every model on a
+# local Spark session and compares the marts with DuckDB's (a few minutes); make test-spark also
+# runs the project's data tests and unit tests on Spark (15-40 min on two cores).
 test: setup lint
-	bash scripts/system-packages.sh chromium postgresql
-	$(BIN)/pytest -n 2 --durations=25 -m "not spark"
+	bash scripts/system-packages.sh chromium postgresql openjdk-17-jre-headless
+	$(BIN)/pytest -n 2 --durations=25 -m "not spark_full"
 
-# The Spark engine suite (tests/engines/test_spark_engine.py): the whole dbt project on a local
-# Spark session over the Parquet lake, every mart compared with DuckDB. Needs Java 17.
 test-spark: setup
 	bash scripts/system-packages.sh openjdk-17-jre-headless
 	$(BIN)/pytest -n 0 --durations=10 -m spark

@@ -132,11 +132,13 @@ def forecast_series(values: Sequence[float], horizon: int) -> list[Forecast]:
 
 
 def quarters_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Fiscal quarters (label, first and last day) from the dbt fiscal calendar, oldest first."""
+    """Fiscal quarters (label, first and last day) from the fiscal calendar mart, oldest first.
+    A mart, not the intermediate calendar: the forecast reads only what every engine publishes
+    (on Spark the forecast reads Spark's marts)."""
     return con.execute(
         """
         select fiscal_quarter, min(quarter_start) as quarter_start, max(quarter_end) as quarter_end
-        from intermediate.int_fiscal_months_spined
+        from marts.dim_fiscal_calendar
         group by fiscal_quarter
         order by quarter_start
         """

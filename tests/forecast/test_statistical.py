@@ -75,12 +75,12 @@ def warehouse(tmp_path):
     deal won 10 days before its end and one won 5 days before its end but with a close date
     moved back to its 5th day; FY2026-Q3 (the as-of quarter) books one deal."""
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    con.execute("create schema intermediate; create schema marts")
+    con.execute("create schema marts")
     con.execute(
-        "create table intermediate.int_fiscal_months_spined "
+        "create table marts.dim_fiscal_calendar "
         "(fiscal_quarter varchar, quarter_start date, quarter_end date)"
     )
-    con.executemany("insert into intermediate.int_fiscal_months_spined values (?, ?, ?)", QUARTERS)
+    con.executemany("insert into marts.dim_fiscal_calendar values (?, ?, ?)", QUARTERS)
     con.execute(
         "create table marts.dim_reps (rep_id varchar, manager_id varchar, team varchar, "
         "region varchar)"

@@ -28,7 +28,7 @@ STATISTICAL_FORECAST_KEY = dg.AssetKey(["forecast", "statistical_forecasts"])
     deps=[
         dg.AssetKey(["marts", "fct_opportunity_states"]),
         dg.AssetKey(["marts", "dim_reps"]),
-        dg.AssetKey(["intermediate", "int_fiscal_months_spined"]),
+        dg.AssetKey(["marts", "dim_fiscal_calendar"]),
     ],
     group_name="marts",
     pool=WAREHOUSE_POOL,
