@@ -17,21 +17,24 @@ roles as (
     select * from {{ ref('int_sales_roles_assigned') }}
 ),
 
+quota_holders as (
+    select distinct rep_id
+    from rep_months
+    where has_quota
+),
+
 reps as (
+    -- a join, not `rep_id in (subquery)` under an OR: with the unit test's literal fixtures as
+    -- input, Spark 4.3 failed that plan (ClassCastException deserializing UnionExec)
     select reps.*
     from {{ ref('int_reps_unioned') }} as reps
     left join roles
         on reps.rep_id = roles.rep_id
+    left join quota_holders
+        on reps.rep_id = quota_holders.rep_id
     where reps.hire_date is not null
         and reps.hire_date <= {{ as_of_date() }}
-        and (
-            coalesce(roles.is_quota_carrying, false)
-            or reps.rep_id in (
-                select quota_months.rep_id
-                from rep_months as quota_months
-                where quota_months.has_quota
-            )
-        )
+        and (coalesce(roles.is_quota_carrying, false) or quota_holders.rep_id is not null)
 ),
 
 months as (
