@@ -17,6 +17,8 @@ would reach). Prints a Markdown table and writes
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import json
 import os
 import platform
@@ -25,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -41,23 +44,34 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(scale: str, seed: int, port: int) -> subprocess.Popen:
+def _start(scale: str, seed: int, port: int, as_of: dt.date | None = None) -> subprocess.Popen:
     cmd = [
-        sys.executable,
-        "-m",
-        "salesops.cli",
-        "emulator",
-        "serve",
-        "--scale",
-        scale,
-        "--seed",
-        str(seed),
-        "--port",
-        str(port),
+        *(sys.executable, "-m", "salesops.cli", "emulator", "serve", "--scale", scale),
+        *("--seed", str(seed), "--port", str(port)),
+        *(("--as-of", as_of.isoformat()) if as_of else ()),
     ]
     return subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
+
+
+@contextlib.contextmanager
+def serving(
+    scale: str, seed: int, as_of: dt.date | None = None
+) -> Iterator[tuple[subprocess.Popen, str, float]]:
+    """An emulator in a child process on a free port: (process, base URL, seconds until it
+    answered its health check); stopped on exit."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _start(scale, seed, port, as_of)
+    try:
+        yield proc, base, _wait_ready(proc, base)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _wait_ready(proc: subprocess.Popen, base: str, timeout: float = 600) -> float:
@@ -176,18 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/*.json")
     args = parser.parse_args(argv)
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = _start(args.scale, args.seed, port)
-    try:
-        startup = _wait_ready(proc, base)
+    with serving(args.scale, args.seed) as (proc, base, startup):
         results = measure(base, args.objects, args.passes, proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     print(
         f"Salesforce query throughput, scale {args.scale}, seed {args.seed}, 2,000 records/page "
         f"(emulator ready after {startup:.1f} s)\n"

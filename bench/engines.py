@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,30 +33,11 @@ from bench.harness import (
 
 
 def measure(scale: str, work: Path, timeout: float | None) -> dict[str, dict]:
-    port = et._free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "salesops.cli", "emulator", "serve", "--scale", scale),
-            *("--seed", str(SEED), "--as-of", AS_OF.isoformat(), "--port", str(port)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        et._wait_ready(proc, base)
+    with et.serving(scale, SEED, AS_OF) as (_, base, _):
         requests.post(f"{base}/_emulator/advance", params={"days": 1}, timeout=600)
         logs = work / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         return run_engines(AS_OF + dt.timedelta(days=1), base, work, logs, timeout)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

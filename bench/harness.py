@@ -1030,19 +1030,6 @@ def run_all(args) -> int:
         }
         print(f"  generation: {payload['generation']}", flush=True)
 
-    port = et._free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "salesops.cli", "emulator", "serve", "--scale", args.scale),
-            *("--seed", str(args.seed), "--as-of", args.as_of.isoformat(), "--port", str(port)),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
     def save(reached: str | None = None) -> None:
         """Write the result files; ``reached`` marks a partial result (the run is still going),
         so a run that is killed leaves what it had measured and says where it stopped."""
@@ -1058,16 +1045,10 @@ def run_all(args) -> int:
             ]
         write_results(snapshot)
 
-    try:
-        payload["generation"]["emulator_ready_s"] = round(et._wait_ready(proc, base), 2)
+    with et.serving(args.scale, args.seed, args.as_of) as (proc, base, ready_s):
+        payload["generation"]["emulator_ready_s"] = round(ready_s, 2)
         save("the ceiling (generation done)")
         measure_all(args, payload, base, proc.pid, work, logs, missing, save)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     payload["load"]["after"] = loadavg()
     payload["complete"] = True
     print("\n" + markdown(payload))
