@@ -331,16 +331,11 @@ def compare(
     keys: tuple[str, ...] = ("rep_id", "fiscal_quarter"),
 ) -> list[str]:
     """Sums and counts, a missing row counting as 0; equal to the cent."""
-    merged = expected.merge(actual, on=list(keys), how="outer", suffixes=("_expected", "_actual"))
-    problems = []
-    for column in columns:
-        e = merged[f"{column}_expected"].fillna(0.0).astype(float)
-        a = merged[f"{column}_actual"].fillna(0.0).astype(float)
-        bad = (e - a).abs() >= MONEY_TOLERANCE
-        for row in merged[bad].itertuples():
-            where = " ".join(str(getattr(row, key)) for key in keys)
-            problems.append(f"{where} {column}: expected {e[row.Index]!r}, got {a[row.Index]!r}")
-    return problems
+
+    def differ(e: pd.Series, a: pd.Series) -> pd.Series:
+        return (e.fillna(0.0) - a.fillna(0.0)).abs() >= MONEY_TOLERANCE
+
+    return differences(expected, actual, columns, keys, differ)
 
 
 def compare_rates(
@@ -350,13 +345,21 @@ def compare_rates(
     keys: tuple[str, ...] = ("rep_id", "fiscal_quarter"),
 ) -> list[str]:
     """Rates to RATE_TOLERANCE; NULL (nothing closed) on one side only is a difference too."""
+
+    def differ(e: pd.Series, a: pd.Series) -> pd.Series:
+        return (e.isna() != a.isna()) | ((e - a).abs() > RATE_TOLERANCE)
+
+    return differences(expected, actual, columns, keys, differ)
+
+
+def differences(expected, actual, columns, keys, differ) -> list[str]:
+    """One line per key and column where ``differ(expected, actual)`` holds."""
     merged = expected.merge(actual, on=list(keys), how="outer", suffixes=("_expected", "_actual"))
     problems = []
     for column in columns:
         e = merged[f"{column}_expected"].astype(float)
         a = merged[f"{column}_actual"].astype(float)
-        bad = (e.isna() != a.isna()) | ((e - a).abs() > RATE_TOLERANCE)
-        for row in merged[bad].itertuples():
+        for row in merged[differ(e, a)].itertuples():
             where = " ".join(str(getattr(row, key)) for key in keys)
             problems.append(f"{where} {column}: expected {e[row.Index]!r}, got {a[row.Index]!r}")
     return problems
