@@ -12,12 +12,15 @@ is forecast for the as-of date's quarter and the next one by exponential smoothi
 * 2 or 3 quarters: simple exponential smoothing;
 * 1 quarter: that quarter (naive).
 
-The forecast of a quarter on a day inside it is *closed to date + remaining share x series
-forecast*: the remaining share is the part of an ended quarter's bookings (company, all ended
-quarters pooled) that closed in as many last days of the quarter as are left; a quarter not
-started yet has share 1 (the series forecast alone). The 80 % interval is the series point
-± z(0.9) · σ · √h (σ the standard deviation of the in-sample one-step residuals, h the horizon
-in quarters) scaled the same way; amounts are floored at 0. Fitting is deterministic (same
+The forecast of a quarter on a day inside it is *closed to date + remaining share x the
+quarter's expected total*: the remaining share s is the part of an ended quarter's bookings
+(company, all ended quarters pooled) that closed in as many last days of the quarter as are
+left; the expected total blends the series forecast with what the quarter has closed so far,
+s x series forecast + closed to date (the run rate closed / (1 - s) weighted by 1 - s, the part
+of a quarter that is usually in by now). A quarter not started yet has s = 1: the series
+forecast alone. The 80 % interval is the series point ± z(0.9) · σ · √h (σ the standard
+deviation of the in-sample one-step residuals, h the horizon in quarters), moved with the
+expected total and scaled the same way; amounts are floored at 0. Fitting is deterministic (same
 history, same as-of date → same numbers).
 
 :func:`run` writes the as-of date's forecasts to ``forecast.statistical_forecasts`` (read by
@@ -222,12 +225,15 @@ def forecasts_at(
     """Rows of the statistical forecast on ``as_of`` for its quarter and the next
     (``targets`` quarters), per level and entity, from what was known on ``as_of``:
 
-    forecast = closed to date + remaining share x series forecast of the quarter's bookings,
+    forecast = closed to date + remaining share x (remaining share x series forecast
+               + closed to date),
 
     the series being each ended quarter's bookings (zero-filled from the first quarter with a
     booking), the remaining share the part of a quarter's bookings that historically closes
-    after this point of the quarter (1 for a quarter not started). The 80 % interval scales
-    the same way. ``cache`` reuses fits of identical series (back-tests refit the same history
+    after this point of the quarter (1 for a quarter not started: the series forecast alone).
+    The bracket is the quarter's expected total: the series forecast and the run rate (closed
+    to date / (1 - share)) weighted by how much of a quarter is usually still to come and
+    already in. The 80 % interval moves and scales the same way. ``cache`` reuses fits of identical series (back-tests refit the same history
     at every checkpoint of a quarter)."""
     cache = {} if cache is None else cache
     position = history.quarter_of(as_of)
@@ -270,6 +276,10 @@ def forecasts_at(
             for quarter, horizon, share, closed_mask in plan:
                 fit = fits[horizon - 1]
                 done = float(closed[code]) if closed_mask is not None else 0.0
+                # the quarter's expected total: the series forecast, and once the quarter has
+                # started the run rate done / (1 - share) too, each weighted by its share
+                total = share * fit.point + done if closed_mask is not None else fit.point
+                shift = total - fit.point
                 rows.append(
                     [
                         as_of,
@@ -279,9 +289,9 @@ def forecasts_at(
                         horizon,
                         span,
                         fit.method,
-                        round(done + share * fit.point, 2),
-                        round(done + share * fit.low, 2),
-                        round(done + share * fit.high, 2),
+                        round(done + share * total, 2),
+                        round(done + share * max(fit.low + shift, 0.0), 2),
+                        round(done + share * (fit.high + shift), 2),
                         round(done, 2),
                         fit.point,
                         round(share, 6),

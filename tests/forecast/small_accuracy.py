@@ -37,6 +37,7 @@ BUILD = [
     "build",
     "--select",
     "+mart_forecast_accuracy",
+    "dim_fiscal_calendar",  # the statistical forecast reads the quarters from it
     "--exclude-resource-type",
     "test",
     "--exclude-resource-type",

@@ -120,8 +120,9 @@ def test_the_back_test_sees_only_what_was_known_at_each_checkpoint(warehouse):
     """FY2026-Q2 at 4 weeks before its end (2026-06-02): nine flat quarters of 150 (100 + 50)
     forecast 150; closed to date is A9 (100) only - LATE is won after the checkpoint and
     BACKDATED, though its close date is before it, was not known to be won until 06-25; a third
-    of a quarter books in its last 28 days, so the forecast is 100 + 150 / 3 = 150. At 1 week
-    (06-23) LATE is known: 120 + 150 / 3 = 170."""
+    of a quarter books in its last 28 days (share 1/3), so the expected total is 150 / 3 + 100 =
+    150 and the forecast 100 + 150 / 3 = 150. At 1 week (06-23) LATE is known: the expected total
+    is 150 / 3 + 120 = 170 and the forecast 120 + 170 / 3 = 176.67."""
     history = statistical.load_history(warehouse)
     rows = statistical.backtest(history, AS_OF, statistical.first_state_day(warehouse))
     target = rows[rows["fiscal_quarter"] == "FY2026-Q2"]
@@ -136,12 +137,13 @@ def test_the_back_test_sees_only_what_was_known_at_each_checkpoint(warehouse):
     assert four["forecast_amount"] == pytest.approx(150.0)
     one = company.loc[1]
     assert one["closed_amount"] == pytest.approx(120.0)
-    assert one["forecast_amount"] == pytest.approx(170.0)
-    # levels share the company's remaining share; each entity its own series and closed
+    assert one["forecast_amount"] == pytest.approx(120.0 + 170.0 / 3, abs=0.01)
+    # levels share the company's remaining share; each entity its own series and closed:
+    # R1 (series 100, closed 100) 100 + (100 / 3 + 100) / 3, R2 (series 50, closed 0) (50 / 3) / 3
     r1 = _rows(target, "rep", "R1").set_index("weeks_before_end").loc[4]
     r2 = _rows(target, "rep", "R2").set_index("weeks_before_end").loc[4]
-    assert r1["forecast_amount"] == pytest.approx(100.0 + 100.0 / 3, abs=0.01)
-    assert r2["forecast_amount"] == pytest.approx(50.0 / 3, abs=0.01)
+    assert r1["forecast_amount"] == pytest.approx(100.0 + (100.0 / 3 + 100.0) / 3, abs=0.01)
+    assert r2["forecast_amount"] == pytest.approx(50.0 / 9, abs=0.01)
     # the first quarter has no history before it: no forecast; nor has the second at 13 weeks
     # (2024-03-31, the first quarter's last day: nothing had ended yet); later ones have 13
     assert "FY2024-Q1" not in set(rows["fiscal_quarter"])
@@ -159,10 +161,12 @@ def test_forecasts_roll_up_the_hierarchy_and_are_written_back(warehouse):
     assert set(first["level"]) == set(statistical.LEVELS)
     assert set(_rows(first, "region", "EU")["fiscal_quarter"]) == {"FY2026-Q3", "FY2026-Q4"}
     # R2: a flat series of 50; on 08-15, 46 days are left: of the ended quarters' 1527 booked,
-    # 520 closed in their last 46 days (the B deals and LATE), so the current quarter's
-    # forecast is 0 closed + 50 x 520 / 1527 and the next quarter's 50
+    # 520 closed in their last 46 days (the B deals and LATE): share s = 520 / 1527, nothing
+    # closed yet, so the current quarter's expected total is 50 s and its forecast 50 s x s;
+    # the next quarter's is the series forecast, 50
     r2 = _rows(first, "rep", "R2").sort_values("fiscal_quarter")
-    assert r2["forecast_amount"].tolist() == pytest.approx([50.0 * 520 / 1527, 50.0], abs=0.01)
+    share = 520 / 1527
+    assert r2["forecast_amount"].tolist() == pytest.approx([50.0 * share * share, 50.0], abs=0.01)
     assert r2["series_forecast_amount"].tolist() == pytest.approx([50.0, 50.0])
     assert r2["horizon_quarters"].tolist() == [1, 2]
     r1 = _rows(first, "rep", "R1").set_index("fiscal_quarter")
