@@ -89,10 +89,25 @@ class ParseWhenStale(DagsterDbtProjectPreparer):
             log.warning("dbt parse failed (%s); using the previous manifest", type(exc).__name__)
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
-        if project.has_uninstalled_deps:
-            dbt.cli(["deps", "--quiet"], target_path=project.target_path).wait()
-        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        """``dbt parse`` into a folder of its own, then the manifest replaces the old one by a
+        rename: dbt writes manifest.json in place, and a process loading the definitions
+        while it did read half a manifest (``JSONDecodeError``)."""
+        target = Path(project.manifest_path).parent  # project.target_path is relative
+        staging = target / f"parse-{os.getpid()}"
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            partial = target / "partial_parse.msgpack"
+            if partial.exists():  # keep dbt's partial parsing: seconds instead of a full parse
+                shutil.copy2(partial, staging / partial.name)
+            dbt = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+            if project.has_uninstalled_deps:
+                dbt.cli(["deps", "--quiet"], target_path=staging).wait()
+            dbt.cli(["parse", "--quiet"], target_path=staging).wait()
+            for name in ("partial_parse.msgpack", "manifest.json"):  # the manifest last
+                if (staging / name).exists():
+                    os.replace(staging / name, target / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 @cache
