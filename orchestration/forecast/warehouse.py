@@ -25,9 +25,6 @@ there is no Delta) means one more class with these methods and one more branch i
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +35,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from orchestration.quality.warehouse import copy_frame_to_temp
 from salesops.config import ConfigError, load_settings
 
 _DOUBLE = re.compile(r"\bdouble\b(?!\s+precision)", re.IGNORECASE)
@@ -59,23 +57,6 @@ class _Result:
         return list(self.rows)
 
 
-def _pg_type(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(series):
-        return "bigint"
-    if pd.api.types.is_float_dtype(series):
-        return "double precision"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "timestamptz" if getattr(series.dtype, "tz", None) else "timestamp"
-    present = series.dropna()
-    if len(present) and all(
-        isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in present
-    ):
-        return "date"
-    return "text"
-
-
 class PostgresForecastConnection:
     """The DuckDB connection subset of the module docstring, on a psycopg2 connection."""
 
@@ -94,35 +75,11 @@ class PostgresForecastConnection:
             return _Result([d.name for d in cur.description], cur.fetchall())
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
-        columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
-        with self.con.cursor() as cur:
-            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
-            cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            for row in frame.itertuples(index=False, name=None):
-                writer.writerow(["" if _missing(v) else _text(v) for v in row])
-            buffer.seek(0)
-            cur.copy_expert(f'COPY "{name}" FROM STDIN (FORMAT csv)', buffer)
+        copy_frame_to_temp(self.con, name, frame)
 
     def unregister(self, name: str) -> None:
         with self.con.cursor() as cur:
             cur.execute(f'DROP TABLE IF EXISTS "{name}"')
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)  # every digit: the forecast must not lose a cent on the way
-    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 @contextmanager

@@ -165,10 +165,25 @@ def _missing(value: Any) -> bool:
 
 def _text(value: Any) -> str:
     if isinstance(value, float):
-        return repr(value)
+        return repr(value)  # every digit: nothing may lose a cent on the way
     if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
         return value.isoformat()
     return str(value)
+
+
+def copy_frame_to_temp(raw: Any, name: str, frame: pd.DataFrame) -> None:
+    """``frame`` as the temporary table ``name`` of the psycopg2 connection ``raw`` (replaced if
+    it exists), loaded by COPY: DuckDB's ``register`` for code that runs on PostgreSQL too."""
+    columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
+    with raw.cursor() as cur:
+        cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+        cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for row in frame.itertuples(index=False, name=None):
+            writer.writerow(["" if _missing(v) else _text(v) for v in row])
+        buffer.seek(0)
+        cur.copy_expert(f'COPY "{name}" FROM STDIN (FORMAT csv)', buffer)
 
 
 class _Streamed:
@@ -222,16 +237,7 @@ class PostgresWarehouseConnection:
         pass
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
-        columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
-        with self.raw.cursor() as cur:
-            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
-            cur.execute(f'CREATE TEMP TABLE "{name}" ({columns})')
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            for row in frame.itertuples(index=False, name=None):
-                writer.writerow(["" if _missing(v) else _text(v) for v in row])
-            buffer.seek(0)
-            cur.copy_expert(f'COPY "{name}" FROM STDIN (FORMAT csv)', buffer)
+        copy_frame_to_temp(self.raw, name, frame)
 
     def unregister(self, name: str) -> None:
         with self.raw.cursor() as cur:
