@@ -32,19 +32,21 @@ record whose value does not fit, with the field and value in the reason.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from connectors.auth import SalesforceOAuth
 from connectors.http import ApiError, HttpClient, salesforce_profile
@@ -116,11 +118,13 @@ class SalesforceSettings:
     # so a crash or an expired locator resumes mid-window anyway, while fixed slices would cost
     # one query per slice from an old bookmark of a quiet object (UserRole) to now, every run.
     window: timedelta | None = None
-    checkpoint_pages: int = 5
+    # 25 pages of 2,000: a batch of 50,000 rows. Each batch's upsert scans the stream's tables
+    # once, so fewer, larger batches keep a large initial load linear; memory stays bounded.
+    checkpoint_pages: int = 25
     page_size: int = 2000
     formula_refresh_every: timedelta | None = timedelta(days=7)
     bulk_threshold: int | None = 200_000
-    bulk_chunk_rows: int = 10_000  # rows per results request: what one page holds in memory
+    bulk_chunk_rows: int = 50_000  # rows per results request: one batch, parsed by Arrow
     bulk_poll_seconds: tuple[float, float] = (0.5, 2.0)
     max_url_length: int = 16_000
 
@@ -403,7 +407,7 @@ class SalesforceSource(Source):
             if other_chunks:
                 records = self._complete(schema, records, other_chunks)
             yield Page(
-                records=[_row(schema.fields, record) for record in records],
+                records=_rows(schema.fields, records),
                 columns=schema.columns,
                 max_cursor=self._max_cursor(records, cursor.api_name if cursor else None),
                 ordered=cursor is not None,
@@ -581,16 +585,21 @@ class SalesforceSource(Source):
                 if exc.status == 404:  # the job is gone (expired): read the window again
                     raise RestartWindow(str(exc)) from exc
                 raise
-            records = _csv_records(response.content)
-            announced = response.headers.get("Sforce-NumberOfRecords")
-            if announced is None or int(announced) != len(records):
+            try:
+                table = _csv_table(response.content, fields)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
                 raise RestartWindow(
-                    f"bulk job {job}: {len(records)} rows parsed, {announced} announced"
+                    f"bulk job {job}: the results are not valid CSV: {exc}"
+                ) from exc
+            announced = response.headers.get("Sforce-NumberOfRecords")
+            if announced is None or int(announced) != table.num_rows:
+                raise RestartWindow(
+                    f"bulk job {job}: {table.num_rows} rows parsed, {announced} announced"
                 )
             yield Page(
-                records=[_row(fields, record) for record in records],
+                records=table,
                 columns=columns,
-                max_cursor=self._max_cursor(records, cursor.api_name if cursor else None),
+                max_cursor=_max_text_cursor(table, cursor.column if cursor else None),
                 ordered=False,
             )
             locator = response.headers.get("Sforce-Locator")
@@ -609,13 +618,15 @@ class SalesforceSource(Source):
 # --------------------------------------------------------------------------------------------
 
 
-def _row(fields: Iterable[SfField], record: Mapping[str, Any]) -> dict[str, Any]:
-    """A record under its column names, ``anyType`` values as text."""
-    row = {}
-    for f in fields:
-        value = record.get(f.api_name)
-        row[f.column] = any_text(value) if f.sf_type == "anyType" else value
-    return row
+def _rows(fields: Sequence[SfField], records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Records under their column names, ``anyType`` values as text."""
+    columns = [f.column for f in fields]
+    api_names = [f.api_name for f in fields]
+    rows = [dict(zip(columns, map(record.get, api_names), strict=True)) for record in records]
+    for column in [f.column for f in fields if f.sf_type == "anyType"]:
+        for row in rows:
+            row[column] = any_text(row[column])
+    return rows
 
 
 def _bulk_fields(schema: ObjectSchema) -> tuple[SfField, ...]:
@@ -624,6 +635,8 @@ def _bulk_fields(schema: ObjectSchema) -> tuple[SfField, ...]:
 
 
 def _records(payload: Any) -> list[dict[str, Any]]:
+    """The page's records as the API sent them (with ``attributes``, which :func:`_rows`
+    leaves out)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise ApiError(
             "salesforce query: the response has no records list",
@@ -631,18 +644,36 @@ def _records(payload: Any) -> list[dict[str, Any]]:
             method="GET",
             path="query",
         )
-    return [_flat(r) for r in payload["records"] if isinstance(r, dict)]
+    return [r for r in payload["records"] if isinstance(r, dict)]
 
 
-def _flat(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k != "attributes"}
+def _csv_table(content: bytes, fields: Sequence[SfField]) -> pa.Table:
+    """Bulk CSV results as text columns under their column names; an empty field is null (CSV
+    cannot tell it from ""). Parsed by Arrow in C++: a Bulk page never becomes Python objects."""
+    names = [f.api_name for f in fields]
+    body = content.replace(b"\x00", b"")
+    if not body.strip():
+        return pa.table({f.column: pa.array([], pa.string()) for f in fields})
+    table = pacsv.read_csv(
+        io.BytesIO(body),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=names,
+            include_missing_columns=True,
+        ),
+    )
+    return table.rename_columns([f.column for f in fields])
 
 
-def _csv_records(content: bytes) -> list[dict[str, Any]]:
-    """Bulk CSV rows as dicts; an empty field is null (CSV cannot tell it from "")."""
-    text = content.replace(b"\x00", b"").decode("utf-8")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    return [{k: (v if v != "" else None) for k, v in row.items()} for row in reader]
+def _max_text_cursor(table: pa.Table, column: str | None) -> datetime | None:
+    if column is None or table.num_rows == 0:
+        return None
+    stamps = (parse_sf_datetime(v) for v in pc.unique(table.column(column)).to_pylist())
+    return max((s for s in stamps if s is not None), default=None)
 
 
 def _prepend(first: list[dict[str, Any]], rest: Iterator[list[dict[str, Any]]]):

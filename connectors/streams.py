@@ -50,6 +50,8 @@ source is then listed once in :data:`connectors.extract.SOURCES`.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -57,13 +59,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.destinations.base import Sync
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.destinations.base import Records, Sync, to_arrow
 from connectors.http import FatalApiError, HttpClient
 
 log = logging.getLogger(__name__)
 
 # Restarting a window that never gets past its checkpoint would loop forever.
 MAX_RESTARTS_WITHOUT_PROGRESS = 5
+# Pages fetched ahead while the current ones land: enough to keep the API busy, few enough
+# that memory stays bounded by pages, not data.
+READ_AHEAD_PAGES = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,7 +100,7 @@ class StreamSpec:
     lookback: timedelta = timedelta(0)
     full_pass_every: timedelta | None = None
     checkpoint_pages: int = 5
-    checkpoint_rows: int = 10_000
+    checkpoint_rows: int = 50_000
     columns: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -119,7 +127,7 @@ class Page:
     pages that are not ordered (a Bulk API job) only move the bookmark when their window ends.
     """
 
-    records: list[dict[str, Any]]
+    records: Records  # dicts, or an Arrow table when the source parses pages in bulk
     columns: Mapping[str, str]
     max_cursor: datetime | None = None
     ordered: bool = True
@@ -368,7 +376,7 @@ class StreamRunner:
             safe_before = self._safe
             window_max: datetime | None = None
             try:
-                for page in self.source.read(self.spec, window):
+                for page in read_ahead(self.source.read(self.spec, window), READ_AHEAD_PAGES):
                     window_max = _later(window_max, page.max_cursor)
                     self._add(page)
                 self._flush()
@@ -391,7 +399,7 @@ class StreamRunner:
         self._safe = _later(self._safe, window_max)
 
     def _read_unwindowed(self) -> None:
-        for page in self.source.read_unwindowed(self.spec):
+        for page in read_ahead(self.source.read_unwindowed(self.spec), READ_AHEAD_PAGES):
             self._add(replace(page, ordered=False, max_cursor=None))
         self._flush()
 
@@ -414,10 +422,10 @@ class StreamRunner:
             for page in pages:
                 self._safe = _later(self._safe, page.max_cursor)
         self._land_related(pages)
-        records = [record for page in pages for record in page.records]
         columns: dict[str, str] = {}
         for page in pages:
             columns.update(page.columns)
+        records = _concat(pages, columns)
         result = self.sync.write_batch(
             self.spec.name,
             records,
@@ -467,10 +475,15 @@ class StreamRunner:
                 if gone:
                     self.sync.mark_deleted(rel.table, gone, primary_key=rel.primary_key)
 
-    def _soft_deleted(self, records: Iterable[Mapping[str, Any]]) -> int:
+    def _soft_deleted(self, records: Records) -> int:
         flag = self.spec.deleted_field
         if flag is None:
             return 0
+        if isinstance(records, pa.Table):
+            if flag not in records.column_names:
+                return 0
+            text = pc.utf8_lower(pc.cast(records.column(flag), pa.string()))
+            return pc.sum(pc.equal(text, "true")).as_py() or 0
         return sum(1 for r in records if str(r.get(flag)).lower() == "true")
 
     def _checkpoint_state(self) -> dict[str, Any]:
@@ -522,6 +535,74 @@ class StreamRunner:
 
     def _names(self) -> tuple[str, str]:
         return self.source.name, self.spec.name
+
+
+@dataclass(frozen=True)
+class _Raised:
+    error: BaseException
+
+
+_END = object()
+
+
+def read_ahead(pages: Iterable[Page], depth: int) -> Iterator[Page]:
+    """``pages``, fetched by a thread up to ``depth`` pages ahead of the consumer, so that the
+    API's time (network, server, decoding) overlaps landing the pages already read.
+
+    Pages and errors (:class:`RestartWindow`, API errors) arrive in the order the source
+    produced them, so the runner sees exactly what it would reading directly. When the consumer
+    stops early the thread stops after the page it is fetching and the source's generator is
+    closed (a Bulk job is deleted) before this generator returns: the source is never used by
+    two threads at once.
+    """
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(pages)
+        try:
+            for page in iterator:
+                if not offer(page):
+                    return
+            offer(_END)
+        except BaseException as exc:  # re-raised by the consumer, in order
+            offer(_Raised(exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="salesops-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _concat(pages: Sequence[Page], columns: Mapping[str, str]) -> Records:
+    """The records of ``pages`` as one batch: a list of dicts, or one Arrow table as soon as
+    a page is a table."""
+    if not any(isinstance(page.records, pa.Table) for page in pages):
+        return [record for page in pages for record in page.records]
+    tables = [to_arrow(page.records, columns) for page in pages if len(page.records)]
+    return pa.concat_tables(tables, promote_options="permissive") if tables else []
 
 
 def _key_tuple(key: Any) -> tuple[str, ...]:

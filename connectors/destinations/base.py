@@ -154,15 +154,35 @@ class Landing:
 
 
 def to_arrow(records: Records, declared: Mapping[str, str]) -> pa.Table:
-    """An Arrow table of the batch. Lists of dicts are converted column by column; a column
-    whose values Arrow cannot type consistently is kept as text so that the cast in SQL, not
-    Arrow, decides (and quarantines) what does not fit.
+    """An Arrow table of the batch: the declared columns first, then the others in order of
+    appearance. A column whose values Arrow cannot type consistently is kept as text so that
+    the cast in SQL, not Arrow, decides (and quarantines) what does not fit; nested values and
+    JSON columns become JSON text.
     """
     if isinstance(records, pa.Table):
         return records
     rows = list(records)
     if not rows:
         return pa.table({})
+    try:
+        # One pass in C++ finds every key and types each column, as pa.array would per column.
+        inferred: pa.StructArray | None = pa.array(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        inferred = None  # a column of mixed types: fall back to converting column by column
+    if inferred is None or not pa.types.is_struct(inferred.type):
+        return _to_arrow_by_column(rows, declared)
+    found = {field.name: field.type for field in inferred.type}
+    names = list(dict.fromkeys([*declared, *found]))
+    arrays = [
+        inferred.field(name)
+        if name in found and declared.get(name) != "JSON" and not pa.types.is_nested(found[name])
+        else _column_array([row.get(name) for row in rows], declared.get(name))
+        for name in names
+    ]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _to_arrow_by_column(rows: list[Mapping[str, Any]], declared: Mapping[str, str]) -> pa.Table:
     names = list(dict.fromkeys([*declared, *(key for row in rows for key in row)]))
     arrays = [_column_array([row.get(name) for row in rows], declared.get(name)) for name in names]
     return pa.Table.from_arrays(arrays, names=names)

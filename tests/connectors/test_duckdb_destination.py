@@ -664,3 +664,24 @@ def test_a_large_batch_lands_set_based(destination, warehouse):
         rerun = sync.write_batch("opportunity", table, **SF)
     assert (result.landed, result.versions_appended, rerun.versions_appended) == (n, n, 0)
     assert count(warehouse, "raw_salesforce.opportunity") == n
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [{"id": "1", "n": 1, "ok": True}, {"id": "2", "n": None, "extra": "x"}],
+        [{"id": "1", "n": 1}, {"id": "2", "n": 2.5}],  # ints and floats: a double column
+        [{"id": "1", "n": 1}, {"id": "2", "n": "x"}],  # mixed types: text, the cast decides
+        [{"id": "1", "n": 2**64}],  # too large for int64: text
+        [{"id": "1", "nested": {"a": [1, 2]}, "tags": ["a"]}],  # nested: JSON text
+        [{"id": "1", "payload": "text"}, {"id": "2", "payload": {"k": 1}}],
+        [{"id": "1"}],  # a declared column that no record has
+    ],
+)
+def test_arrow_conversion_in_one_pass_matches_column_by_column(records):
+    from connectors.destinations.base import _to_arrow_by_column, to_arrow
+
+    declared = {"id": "VARCHAR", "payload": "JSON", "n": "DOUBLE", "absent": "VARCHAR"}
+    fast, reference = to_arrow(records, declared), _to_arrow_by_column(records, declared)
+    assert fast.schema == reference.schema
+    assert fast.to_pylist() == reference.to_pylist()

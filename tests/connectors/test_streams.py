@@ -3,13 +3,15 @@ deletes and related tables. Real DuckDB files; no HTTP."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from connectors.destinations import DuckDBDestination
@@ -22,6 +24,7 @@ from connectors.streams import (
     StreamSpec,
     Window,
     plan_run,
+    read_ahead,
     select_streams,
     sync_source,
     sync_stream,
@@ -329,3 +332,60 @@ def test_a_failing_stream_does_not_stop_the_others_but_a_fatal_error_does(tmp_pa
     ):
         source = Exhausted([])
         sync_source(source, s, source.streams())
+
+
+# -- reading ahead and Arrow pages -------------------------------------------------------------
+
+
+def test_read_ahead_keeps_the_order_of_pages_and_errors():
+    def pages():
+        yield 1
+        yield 2
+        raise RestartWindow("locator expired")
+
+    seen = []
+    with pytest.raises(RestartWindow, match="locator expired"):
+        for page in read_ahead(pages(), depth=1):
+            seen.append(page)
+    assert seen == [1, 2]
+
+
+def test_read_ahead_stops_the_source_when_the_consumer_stops():
+    closed, fetched = [], []
+
+    def pages():
+        try:
+            for i in range(100):
+                fetched.append(i)
+                yield i
+        finally:
+            closed.append(threading.current_thread().name)
+
+    reader = read_ahead(pages(), depth=2)
+    assert next(reader) == 0
+    reader.close()  # the consumer gives up (an error while landing)
+    assert closed == ["salesops-read-ahead"]  # the generator's cleanup ran, in its thread
+    assert len(fetched) <= 4  # at most depth pages ahead, plus the one in hand
+    assert not any(t.name == "salesops-read-ahead" for t in threading.enumerate())
+
+
+@dataclass
+class ArrowSource(FakeSource):
+    """The same records, served as Arrow tables of text (as Bulk CSV pages are)."""
+
+    def read(self, spec: StreamSpec, window: Window) -> Iterator[Page]:
+        for page in super().read(spec, window):
+            texts = [{k: None if v is None else str(v).lower() if isinstance(v, bool)
+                      else v.isoformat() if isinstance(v, datetime) else str(v)
+                      for k, v in r.items()} for r in page.records]  # fmt: skip
+            table = pa.Table.from_pylist(texts, pa.schema([(c, pa.string()) for c in COLUMNS]))
+            yield replace(page, records=table)
+
+
+def test_arrow_pages_land_like_dict_pages(tmp_path):
+    records = [thing(i, i, deleted=i % 4 == 0) for i in range(10)]
+    by_dicts = sync(FakeSource([dict(r) for r in records]), tmp_path / "dicts.duckdb")
+    by_tables = sync(ArrowSource([dict(r) for r in records]), tmp_path / "tables.duckdb")
+    assert rows(tmp_path / "tables.duckdb") == rows(tmp_path / "dicts.duckdb")
+    assert (by_tables.fetched, by_tables.landed, by_tables.deleted) == (10, 10, 3)
+    assert by_tables.deleted == by_dicts.deleted
