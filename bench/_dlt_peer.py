@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True)
     parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument(
+        "--max-pages", type=int, help="read only this many pages of each object (add_limit)"
+    )
     args = parser.parse_args(argv)
     os.environ.update(WORKERS)
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
     bearer = token(args.base)
     source = rest_api_source(config(args.base, bearer))
+    if args.max_pages:
+        for resource in source.resources.values():
+            resource.add_limit(args.max_pages)
     pipeline = dlt.pipeline(
         pipeline_name="bench_peer",
         pipelines_dir=str(args.dir / "pipelines"),
@@ -127,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 "normalize_s": round(t_normalize - t_extract, 3),
                 "load_s": round(t_load - t_normalize, 3),
                 "dlt_version": dlt.__version__,
+                "max_pages": args.max_pages,
                 "config": ", ".join(
                     f"{k.lower()}={v}" for k, v in WORKERS.items() if not k.startswith("RUNTIME")
                 ),

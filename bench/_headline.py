@@ -32,15 +32,23 @@ def extraction(payload: dict) -> dict:
         wall = rows[0]["wall_s"] if wall_from_one else sum(r["wall_s"] or 0 for r in rows)
         return rate(records, wall)
 
-    ceiling = combined([r for r in _rows(payload, "requests loop") if r["stream"] in OURS])
+    ours_rows = [
+        r
+        for r in payload["extraction"]
+        if r["client"] == "salesops connectors" and r["stream"] in OURS.values()
+    ]
+    ours = combined(ours_rows)
+    # The ceiling of the transport each of our streams used (REST, or Bulk for a large load);
+    # files from before the Bulk ceiling have only "requests loop (ceiling)" rows, REST.
+    transport_of = {r["stream"]: r.get("transport") or "rest" for r in ours_rows}
+    ceiling_rows = [
+        r
+        for r in _rows(payload, "requests loop")
+        if r["stream"] in OURS
+        and ("Bulk" in r["client"]) == (transport_of.get(OURS[r["stream"]], "rest") == "bulk")
+    ]
+    ceiling = combined(ceiling_rows)
     peer = combined([r for r in _rows(payload, "dlt") if r["stream"] in OURS], True)
-    ours = combined(
-        [
-            r
-            for r in payload["extraction"]
-            if r["client"] == "salesops connectors" and r["stream"] in OURS.values()
-        ]
-    )
     stage = next(
         (r for r in payload["extraction"] if r["stream"] == "all streams (extract stage)"), None
     )

@@ -72,6 +72,10 @@ _ERROR = "_salesops_error"
 _TYPE_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
 _EPOCH_MS = "'-?[0-9]{11,16}'"  # 11+ digits: milliseconds, never plausible epoch seconds
 _MAX_VALUE_IN_REASON = 200
+# A sync's DuckDB memory, whatever the table sizes: a batch needs a few hundred MB at most, and
+# DuckDB's default (80 % of RAM) would let its cache of a large table's blocks grow with the
+# data. Above the limit DuckDB evicts or spills to its temp directory rather than fail.
+WRITER_MEMORY_LIMIT = "512MB"
 
 
 class DuckDBDestination(Destination):
@@ -84,7 +88,7 @@ class DuckDBDestination(Destination):
         path: str | Path,
         *,
         clock: Callable[[], datetime] = utc_now,
-        memory_limit: str | None = None,
+        memory_limit: str | None = WRITER_MEMORY_LIMIT,
         threads: int | None = None,
     ) -> None:
         self.path = Path(path)
