@@ -55,6 +55,7 @@ SOURCES = ("salesforce", "hubspot", "google_ads")
 PEER_OBJECTS = ("Opportunity", "Task")
 CEILING_REST = "requests loop, REST query JSON (ceiling)"
 CEILING_BULK = "requests loop, Bulk API 2.0 CSV (ceiling)"
+TRANSPORT_NOTE = {None: "", "rest": " over REST query", "bulk": " over Bulk API 2.0"}
 STAGES = ("extract", "raw_gate", "dbt_build", "mart_gate", "publish")
 # The engines part: the same pipeline on each engine of issue 11, each on a fresh data dir.
 ENGINES = {
@@ -1196,7 +1197,8 @@ def measure_all(args, payload, base, server_pid, work, logs, missing, save=None)
                 "cpu_s": None,
                 "records_per_s": rate(r["fetched"], r["seconds"]),
                 "transport": salesforce_transport(r["source"], r["fetched"]),
-                "note": f"full refresh, landed {r['landed']:,}; {r['status']}",
+                "note": f"full refresh{TRANSPORT_NOTE[salesforce_transport(r['source'], r['fetched'])]}"
+                f", landed {r['landed']:,}; {r['status']}",
             }
         )
     if ex:
