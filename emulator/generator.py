@@ -1479,7 +1479,9 @@ class _Builder:
                 "due_ms": when,
                 "completed_ms": np.where(completed[kept], when + 30 * MINUTE_MS, -1),
                 "duration_minutes": duration[kept],
-                "owner": self._owner_at(slot, when),
+                # Whoever held the deal when the activity was logged or planned: an open task
+                # due after a new rep takes over must not name a user who does not exist yet.
+                "owner": self._owner_at(slot, created[kept]),
                 "contact": contact,
             },
             copy=False,

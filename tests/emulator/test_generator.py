@@ -318,6 +318,19 @@ def test_manager_at_close_is_the_owners_manager_on_the_close_date(small_org):
     assert (recorded != current).sum() >= 20
 
 
+def test_every_activity_is_owned_by_a_rep_hired_when_it_was_logged(small_org):
+    """An open task due after a new rep takes the deal over stays with the rep who planned it:
+    it must never name a user who is hired only later (the medium org's bench run caught 13
+    tasks of a rep hired the day after the as-of date, failing dim_reps' relationship test)."""
+    timeline, _ = small_org
+    activities = timeline.activities
+    hired = timeline.users.set_index("user").hire_day
+    hire_ms = hired.reindex(activities.owner.to_numpy()).to_numpy() * 86_400_000
+    logged_day_end = (activities.created_ms.to_numpy() // 86_400_000 + 1) * 86_400_000
+    assert len(activities) > 50_000
+    assert (hire_ms < logged_day_end).all()
+
+
 # ---------------------------------------------------------------- merges
 
 
