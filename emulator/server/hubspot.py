@@ -878,6 +878,57 @@ def read_object(state, request, match):
     return Response.json(render_records(state, obj, row, properties, history, targets)[0])
 
 
+@ROUTER.add("POST", OBJECT_PATH + r"/batch/read", API)
+@_handle
+def batch_read_objects(state, request, match):
+    """``{"inputs": [{"id"}], "properties", "propertiesWithHistory"}``: up to 100 records (50
+    with history) by id, in one request; ids not found answer 207 with ``errors``."""
+    obj = _object_or_error(match["type"])
+    try:
+        body = request.json() or {}
+    except ValueError as exc:
+        raise _BadRequest(f"Invalid JSON body: {exc}") from exc
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list):
+        raise _BadRequest("The body needs an 'inputs' list")
+    history = [str(n) for n in body.get("propertiesWithHistory") or []]
+    cap = 50 if history else 100
+    if len(inputs) > cap:
+        raise _BadRequest(f"At most {cap} inputs per batch read, got {len(inputs)}", "inputs")
+    started = iso_ms(int(state.now().timestamp() * 1000))
+    catalogue = property_catalogue(state, obj)
+    properties = _requested(obj, [str(n) for n in body.get("properties") or []], catalogue)
+    raws = [str(item.get("id") if isinstance(item, dict) else item) for item in inputs]
+    keys = [_parse_id(raw, KEY_TYPES[obj]) for raw in raws]
+    frame = served_frame(state, obj)
+    archived = _bool_arg(request, "archived")
+    wanted = np.isin(frame["id"].to_numpy(), [k for k in keys if k is not None])
+    rows = frame[wanted & (frame["archived"].to_numpy() == archived)]
+    found = {int(k) for k in rows["id"].to_numpy()}
+    out: dict = {
+        "status": "COMPLETE",
+        "results": render_records(state, obj, rows, properties, history),
+    }
+    missing = [raw for raw, key in zip(raws, keys, strict=True) if key is None or key not in found]
+    if missing:
+        out["numErrors"] = 1
+        out["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "message": "Could not get some "
+                + obj
+                + " objects, they may be deleted or not exist.",
+                "context": {"ids": missing},
+                "errors": [],
+                "links": {},
+            }
+        ]
+    out["startedAt"] = started
+    out["completedAt"] = iso_ms(int(state.now().timestamp() * 1000))
+    return Response.json(out, 207 if missing else 200)
+
+
 # ------------------------------------------------------------------------------ search
 def _search_allowed(state: EmulatorState) -> bool:
     server = _server(state)

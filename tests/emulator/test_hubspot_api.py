@@ -1329,3 +1329,35 @@ def test_official_sdk_reads_v4_batch_associations(seed2):
         # Records without associations come back as errors, one each (HTTP 207).
         unassociated = set(records.id) - set(rows.from_key)
         assert len(getattr(batch, "errors", None) or []) == len(unassociated)
+
+
+def test_deals_batch_read_serves_history_like_the_list_and_names_missing_ids(emulator):
+    listed = get(emulator, "/crm/v3/objects/deals", limit=3, properties="amount",
+                 propertiesWithHistory="dealstage").json()["results"]  # fmt: skip
+    ids = [r["id"] for r in listed]
+    body = {"inputs": [{"id": i} for i in [*ids, "999"]], "properties": ["amount"],
+            "propertiesWithHistory": ["dealstage"]}  # fmt: skip
+    r = session(emulator).post(f"{emulator.base_url}/crm/v3/objects/deals/batch/read", json=body)
+    assert r.status_code == 207
+    answer = r.json()
+    assert sorted(answer["results"], key=lambda x: x["id"]) == sorted(listed, key=lambda x: x["id"])
+    assert answer["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    assert answer["errors"][0]["context"]["ids"] == ["999"]
+    too_many = {**body, "inputs": [{"id": str(i)} for i in range(51)]}
+    r = session(emulator).post(
+        f"{emulator.base_url}/crm/v3/objects/deals/batch/read", json=too_many
+    )
+    assert r.status_code == 400
+
+    # HubSpot's own client (validating its published schema) reads the same answer.
+    from hubspot.crm.deals import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+
+    sdk_answer = _sdk(emulator).crm.deals.batch_api.read(
+        BatchReadInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=i) for i in ids],
+            properties=["amount"],
+            properties_with_history=["dealstage"],
+        )
+    )
+    assert sorted(r.id for r in sdk_answer.results) == sorted(ids)
+    assert all(r.properties_with_history["dealstage"] for r in sdk_answer.results)
