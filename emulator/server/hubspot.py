@@ -878,12 +878,8 @@ def read_object(state, request, match):
     return Response.json(render_records(state, obj, row, properties, history, targets)[0])
 
 
-@ROUTER.add("POST", OBJECT_PATH + r"/batch/read", API)
-@_handle
-def batch_read_objects(state, request, match):
-    """``{"inputs": [{"id"}], "properties", "propertiesWithHistory"}``: up to 100 records (50
-    with history) by id, in one request; ids not found answer 207 with ``errors``."""
-    obj = _object_or_error(match["type"])
+def _batch_body(request: Request) -> tuple[dict, list[str]]:
+    """A batch request's JSON body and its input ids as text; 400 when it is not one."""
     try:
         body = request.json() or {}
     except ValueError as exc:
@@ -891,14 +887,23 @@ def batch_read_objects(state, request, match):
     inputs = body.get("inputs") if isinstance(body, dict) else None
     if not isinstance(inputs, list):
         raise _BadRequest("The body needs an 'inputs' list")
+    return body, [str(item.get("id") if isinstance(item, dict) else item) for item in inputs]
+
+
+@ROUTER.add("POST", OBJECT_PATH + r"/batch/read", API)
+@_handle
+def batch_read_objects(state, request, match):
+    """``{"inputs": [{"id"}], "properties", "propertiesWithHistory"}``: up to 100 records (50
+    with history) by id, in one request; ids not found answer 207 with ``errors``."""
+    obj = _object_or_error(match["type"])
+    body, raws = _batch_body(request)
     history = [str(n) for n in body.get("propertiesWithHistory") or []]
     cap = 50 if history else 100
-    if len(inputs) > cap:
-        raise _BadRequest(f"At most {cap} inputs per batch read, got {len(inputs)}", "inputs")
+    if len(raws) > cap:
+        raise _BadRequest(f"At most {cap} inputs per batch read, got {len(raws)}", "inputs")
     started = iso_ms(int(state.now().timestamp() * 1000))
     catalogue = property_catalogue(state, obj)
     properties = _requested(obj, [str(n) for n in body.get("properties") or []], catalogue)
-    raws = [str(item.get("id") if isinstance(item, dict) else item) for item in inputs]
     keys = [_parse_id(raw, KEY_TYPES[obj]) for raw in raws]
     frame = served_frame(state, obj)
     archived = _bool_arg(request, "archived")
@@ -1267,17 +1272,10 @@ def v4_record_associations(state, request, match):
 def v4_batch_read(state, request, match):
     from_obj = _object_or_error(match["from"])
     to_obj = _object_or_error(match["to"])
-    try:
-        body = request.json() or {}
-    except ValueError as exc:
-        raise _BadRequest(f"Invalid JSON body: {exc}") from exc
-    inputs = body.get("inputs") if isinstance(body, dict) else None
-    if not isinstance(inputs, list):
-        raise _BadRequest("The body needs an 'inputs' list")
-    if len(inputs) > 1000:
-        raise _BadRequest(f"At most 1000 inputs per batch, got {len(inputs)}")
+    _, raws = _batch_body(request)
+    if len(raws) > 1000:
+        raise _BadRequest(f"At most 1000 inputs per batch, got {len(raws)}")
     started = iso_ms(int(state.now().timestamp() * 1000))
-    raws = [str(item.get("id") if isinstance(item, dict) else item) for item in inputs]
     keys = [_parse_id(raw, KEY_TYPES[from_obj]) for raw in raws]
     found = _v4_results(state, from_obj, to_obj, [k for k in keys if k is not None])
     results, errors = [], []
