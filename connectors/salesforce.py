@@ -50,7 +50,14 @@ import pyarrow.csv as pacsv
 from connectors.auth import SalesforceOAuth
 from connectors.http import ApiError, HttpClient, salesforce_profile
 from connectors.naming import map_columns, table_name
-from connectors.streams import Page, RestartWindow, Source, StreamSpec, Window
+from connectors.streams import (
+    CHECKPOINT_CELLS,
+    Page,
+    RestartWindow,
+    Source,
+    StreamSpec,
+    Window,
+)
 from salesops.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -124,6 +131,7 @@ class SalesforceSettings:
     formula_refresh_every: timedelta | None = timedelta(days=7)
     bulk_threshold: int | None = 200_000
     bulk_chunk_rows: int = 50_000  # rows per results request: one batch, parsed by Arrow
+    checkpoint_cells: int = CHECKPOINT_CELLS  # and at most this many values per batch or chunk
     bulk_poll_seconds: tuple[float, float] = (0.5, 2.0)
     max_url_length: int = 16_000
 
@@ -351,6 +359,7 @@ class SalesforceSource(Source):
             lookback=s.lookback,
             full_pass_every=s.formula_refresh_every if schema.has_formulas else None,
             checkpoint_pages=s.checkpoint_pages,
+            checkpoint_cells=s.checkpoint_cells,
             columns=tuple(schema.columns),
         )
 
@@ -572,8 +581,9 @@ class SalesforceSource(Source):
         cursor = schema.cursor
         fields = _bulk_fields(schema)
         columns = {f.column: f.warehouse_type for f in fields}
+        chunk_rows = bulk_chunk_rows(self.settings, len(fields))
         while True:
-            params: dict[str, Any] = {"maxRecords": self.settings.bulk_chunk_rows}
+            params: dict[str, Any] = {"maxRecords": chunk_rows}
             if locator:
                 params["locator"] = locator
             try:
@@ -586,7 +596,7 @@ class SalesforceSource(Source):
                 raise
             try:
                 table = _csv_table(response.content, fields)
-            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            except pa.ArrowInvalid as exc:
                 raise RestartWindow(
                     f"bulk job {job}: the results are not valid CSV: {exc}"
                 ) from exc
@@ -644,6 +654,11 @@ def _records(payload: Any) -> list[dict[str, Any]]:
             path="query",
         )
     return [r for r in payload["records"] if isinstance(r, dict)]
+
+
+def bulk_chunk_rows(settings: SalesforceSettings, field_count: int) -> int:
+    """Rows per Bulk results request: one chunk is one batch, so a wide object gets fewer."""
+    return max(1, min(settings.bulk_chunk_rows, settings.checkpoint_cells // max(field_count, 1)))
 
 
 def _csv_table(content: bytes, fields: Sequence[SfField]) -> pa.Table:

@@ -9,7 +9,8 @@ Salesforce, HubSpot and Google Ads:
   when the stream starts (never the local clock);
 * **slices**: half-open windows ``[start, end)`` of ``spec.window``;
 * **checkpoints**: every ``spec.checkpoint_pages`` pages (or ``spec.checkpoint_rows`` records,
-  whichever comes first, which bounds memory) the records and the new state land in one
+  or ``spec.checkpoint_cells`` values, whichever comes first: memory is bounded for narrow and
+  wide objects alike) the records and the new state land in one
   destination transaction, so a crash at any instant resumes from the last checkpoint and
   the rerun re-fetches exactly what is missing (rewrites are idempotent in the destination);
 * **restarts**: a window whose paging cursor expired (:class:`RestartWindow`) is read again from
@@ -72,6 +73,10 @@ MAX_RESTARTS_WITHOUT_PROGRESS = 5
 # Pages fetched ahead while the current ones land: enough to keep the API busy, few enough
 # that memory stays bounded by pages, not data.
 READ_AHEAD_PAGES = 2
+# Values (rows x columns) per batch. What a batch costs the writer grows with its width: 50,000
+# rows of 100 columns ran DuckDB's 512 MB writer out of memory, so a 300-field Opportunity lands
+# in batches of ~6,700 rows while a 32-field one keeps 50,000.
+CHECKPOINT_CELLS = 2_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,6 +106,7 @@ class StreamSpec:
     full_pass_every: timedelta | None = None
     checkpoint_pages: int = 5
     checkpoint_rows: int = 50_000
+    checkpoint_cells: int = CHECKPOINT_CELLS
     columns: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -408,7 +414,12 @@ class StreamRunner:
         self.run.pages += 1
         self._buffer.append(page)
         rows = sum(len(p.records) for p in self._buffer)
-        if len(self._buffer) >= self.spec.checkpoint_pages or rows >= self.spec.checkpoint_rows:
+        cells = sum(len(p.records) * _width(p) for p in self._buffer)
+        if (
+            len(self._buffer) >= self.spec.checkpoint_pages
+            or rows >= self.spec.checkpoint_rows
+            or cells >= self.spec.checkpoint_cells
+        ):
             self._flush()
         else:
             self._report()
@@ -540,6 +551,12 @@ class StreamRunner:
 @dataclass(frozen=True)
 class _Raised:
     error: BaseException
+
+
+def _width(page: Page) -> int:
+    if isinstance(page.records, pa.Table):
+        return page.records.num_columns
+    return max(len(page.columns), len(page.records[0]) if page.records else 0, 1)
 
 
 _END = object()

@@ -82,13 +82,18 @@ def winners_select(current: str, primary_key: Sequence[str], cursor_field: str |
     if cursor_field:
         cursor = quote_ident(cursor_field)
         not_stale = f"AND (c._row_hash IS NULL OR c.{cursor} IS NULL OR v.{cursor} >= c.{cursor})"
+    # The ranking reads only keys, cursor and position: a window over whole rows would hold
+    # every column of the batch at once (out of memory on a 100-column object).
+    ranked = (
+        f"SELECT {ORD}, row_number() OVER (PARTITION BY {keys} ORDER BY {order}{ORD} DESC) "
+        f"AS _salesops_rank FROM {VALID}"
+    )
     return (
         f"SELECT v.*, c._row_hash IS NOT NULL AS _salesops_existed, "
         f"c._row_hash IS DISTINCT FROM v._row_hash AS _salesops_changed "
-        f"FROM (SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY {order}{ORD} DESC) "
-        f"AS _salesops_rank FROM {VALID}) v "
-        f"LEFT JOIN {current} c ON {key_match('c', 'v', primary_key)} "
-        f"WHERE v._salesops_rank = 1 {not_stale}"
+        f"FROM {VALID} v LEFT JOIN {current} c ON {key_match('c', 'v', primary_key)} "
+        f"WHERE v.{ORD} IN (SELECT {ORD} FROM ({ranked}) r WHERE _salesops_rank = 1) "
+        f"{not_stale}"
     )
 
 
@@ -126,9 +131,9 @@ def append_versions_sql(
     return (
         f"INSERT INTO {versions} ({column_list(columns)}, _synced_at, _sync_id, _is_deleted, "
         f"_row_hash) SELECT {column_list(columns)}, {param}, {param}, _is_deleted, _row_hash "
-        f"FROM (SELECT DISTINCT ON ({keys}, _row_hash) * FROM {VALID} "
-        f"ORDER BY {keys}, _row_hash, {ORD}) v "
-        f"WHERE NOT EXISTS ({seen}) ORDER BY {ORD}"
+        f"FROM {VALID} v WHERE v.{ORD} IN "
+        f"(SELECT min({ORD}) FROM {VALID} GROUP BY {keys}, _row_hash) "
+        f"AND NOT EXISTS ({seen}) ORDER BY {ORD}"
     )
 
 

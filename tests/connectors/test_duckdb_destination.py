@@ -666,6 +666,29 @@ def test_a_large_batch_lands_set_based(destination, warehouse):
     assert count(warehouse, "raw_salesforce.opportunity") == n
 
 
+def test_a_wide_batch_lands_within_the_writers_memory_limit(warehouse):
+    # 100 custom fields x 50,000 rows, twice (new rows, then every row changed), under the
+    # writer's default 512 MB: versioning a batch must not hold whole rows in a window or sort.
+    n, width = 50_000, 100
+    words = pa.array([f"value {i:05d} of a custom field" for i in range(997)])
+    custom = {f"field_{j}__c": "VARCHAR" for j in range(width)}
+    wide = {"columns": {**OPPORTUNITY, **custom}, "primary_key": ["id"],
+            "cursor_field": "system_modstamp"}  # fmt: skip
+
+    def batch(modstamp: str) -> pa.Table:
+        columns = {name: words.take(pa.array([(i + j) % 997 for i in range(n)]))
+                   for j, name in enumerate(custom)}  # fmt: skip
+        columns["id"] = pa.array([f"006{i:015d}" for i in range(n)])
+        columns["system_modstamp"] = pa.array([modstamp] * n)
+        return pa.table(columns)
+
+    with DuckDBDestination(warehouse).open_sync("salesforce") as sync:
+        first = sync.write_batch("opportunity", batch("2024-05-20T10:00:00.000+0000"), **wide)
+        second = sync.write_batch("opportunity", batch("2024-05-21T10:00:00.000+0000"), **wide)
+    assert (first.inserted, second.updated, second.versions_appended) == (n, n, n)
+    assert count(warehouse, "raw_salesforce.opportunity__versions") == 2 * n
+
+
 @pytest.mark.parametrize(
     "records",
     [

@@ -10,8 +10,10 @@ import pytest
 from connectors.salesforce import (
     ObjectSchema,
     SfField,
+    _bulk_fields,
     _csv_table,
     any_text,
+    bulk_chunk_rows,
     id_list_query,
     parse_describe,
     parse_sf_datetime,
@@ -194,6 +196,32 @@ def test_large_initial_loads_go_through_bulk_api_2(emulator, tmp_path):
     assert {soql.split(" FROM ")[1].split()[0] for soql in bulk_jobs} == bulky
     for obj in SF_OBJECTS:
         assert differences(warehouse, view, obj) == []
+
+
+def test_bulk_chunks_of_a_wide_object_hold_fewer_rows(emulator, tmp_path):
+    # A budget of 400 values per batch: each object's results requests ask for 400 / its
+    # field count rows, and the landed tables still equal the truth.
+    warehouse = tmp_path / "warehouse.duckdb"
+    source = make_source(emulator, bulk_threshold=100, checkpoint_cells=400)
+    asked: dict[str, set[int]] = {}
+    request = source.client.request
+
+    def spy(method, url, **kwargs):
+        if url.endswith("/results"):
+            job = url.split("/jobs/query/")[1].split("/")[0]
+            asked.setdefault(job, set()).add(kwargs["params"]["maxRecords"])
+        return request(method, url, **kwargs)
+
+    source.client.request = spy
+    assert_all_succeeded(run_sync(emulator, warehouse, source=source))
+    bulky = [obj for obj, frame in emulator.state.view.salesforce.items() if len(frame) > 100]
+    expected = [
+        bulk_chunk_rows(source.settings, len(_bulk_fields(source.describe(obj)))) for obj in bulky
+    ]
+    assert sorted(expected) == sorted(rows for job in asked.values() for rows in job)
+    assert max(expected) < 100  # every object is wider than 4 fields: all chunks shrank
+    for obj in SF_OBJECTS:
+        assert differences(warehouse, emulator.state.view, obj) == []
 
 
 def test_bulk_and_rest_agree_on_field_history_values(emulator, tmp_path):

@@ -227,6 +227,24 @@ def test_a_crash_resumes_from_the_last_checkpoint_and_loses_nothing(tmp_path):
         assert con.execute("SELECT count(*) FROM raw_fake.things__versions").fetchone()[0] == 20
 
 
+@pytest.mark.parametrize(
+    ("budget", "landed_before_the_crash"),
+    [
+        ({"checkpoint_rows": 6}, 12),  # 2 pages of 3 rows
+        ({"checkpoint_cells": 3 * len(COLUMNS)}, 15),  # every page: 3 rows of 4 columns
+        ({"checkpoint_cells": 7 * len(COLUMNS)}, 9),  # every 3 pages
+    ],
+)
+def test_batches_are_bounded_by_rows_and_by_values(tmp_path, budget, landed_before_the_crash):
+    # Pages alone would never checkpoint here: the budget in rows or values decides.
+    spec = replace(SPEC, checkpoint_pages=100, **budget)
+    warehouse = tmp_path / "w.duckdb"
+    source = FakeSource([thing(i, i) for i in range(30)], die_after_pages=5)
+    with pytest.raises(Die):
+        sync(source, warehouse, spec)
+    assert len(rows(warehouse)) == landed_before_the_crash
+
+
 def test_unordered_pages_move_the_bookmark_only_when_the_window_is_done(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     source = FakeSource([thing(i, i) for i in range(12)], ordered=False, die_after_pages=3)
