@@ -72,7 +72,8 @@ def section(payloads: list[dict]) -> str:
         load = p["load"]
         rows.append(
             [
-                p["scale"] + ("" if p.get("complete", True) else " (partial)"),
+                f"{p['scale']} @ {(p['machine'].get('commit') or 'unknown')[:7]}"
+                + ("" if p.get("complete", True) else " (partial)"),
                 f"{p['measured_at'][:16].replace('T', ' ')} UTC",
                 f"{load['before'].get('avg1')} / {load.get('after', {}).get('avg1', '-')}",
                 f"{fmt(full.get('wall_s'))} s ({fmt(full.get('cpu_s'))} CPU s)"
