@@ -546,17 +546,20 @@ class Sync(ABC):
         columns = list(landing.types)
         current = qualified(self.schema, stream)
         versions = qualified(self.schema, stream + VERSIONS_SUFFIX)
-        self._create_temp(cur, sql.WINNERS, sql.winners_select(current, primary_key, cursor_field))
+        self._create_temp(cur, sql.PRIOR, sql.prior_select(current, primary_key, cursor_field))
+        self._create_temp(cur, sql.WINNERS, sql.winners_select(primary_key, cursor_field))
         inserted, updated = self._fetchone(cur, sql.WINNER_COUNTS)
+        temps = [sql.VALID, sql.PRIOR, sql.WINNERS]
+        if cursor_field:
+            self._create_temp(cur, sql.SEEN, sql.seen_select(versions, primary_key, cursor_field))
+            temps.append(sql.SEEN)
         appended = self._execute_count(
             cur,
-            sql.append_versions_sql(
-                current, versions, columns, primary_key, cursor_field, self.param
-            ),
+            sql.append_versions_sql(versions, columns, primary_key, cursor_field, self.param),
             [landing.synced_at, self.sync_id],
         )
         self._upsert_current(cur, current, columns, primary_key, landing.synced_at)
-        for temp in (sql.VALID, sql.WINNERS):
+        for temp in temps:
             self._execute(cur, f"DROP TABLE IF EXISTS {temp}")
         return BatchResult(batch.num_rows, landed, quarantined, inserted, updated, appended)
 

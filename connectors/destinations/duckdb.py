@@ -20,6 +20,12 @@ Version dedupe (why a rerun never duplicates versions)
       (A -> B -> A), so only "unchanged since last seen" is skipped;
     * within one batch, identical (key, hash) rows are kept once.
 
+    A batch reads the current table once, for the keys it carries, and the history only for
+    the rows that are neither the current row nor newer than it (a stale page, a change that
+    did not move the cursor): the current row is always the newest stored version of its key,
+    so anything else is new. Without that, every batch of an initial load would scan the whole
+    history it had landed so far, and landing would slow down as the table grew.
+
 Current table
     Upserted by primary key with DELETE + INSERT of the winning row per key (greatest cursor,
     then latest in the batch). A row whose cursor is older than the stored one never overwrites
@@ -364,19 +370,25 @@ def staged_select(schema: pa.Schema, types: Mapping[str, str], primary_key: Sequ
         f"{cast_sql(_raw(i), schema.field(n).type, types[n])} AS {quote_ident(n)}"
         for i, n in enumerate(names)
     )
-    problems = [
-        f"CASE WHEN {_present_sql(_raw(i), schema.field(n).type, types[n])} "
-        f"AND {quote_ident(n)} IS NULL THEN {literal(f'field {n}: value ')} || "
-        f"{literal(chr(39))} || left(CAST({_raw(i)} AS VARCHAR), {_MAX_VALUE_IN_REASON}) || "
-        f"{literal(chr(39) + f' is not a valid {types[n]}')} END"
+    failed = [
+        (f"{_present_sql(_raw(i), schema.field(n).type, types[n])} AND {quote_ident(n)} IS NULL")
         for i, n in enumerate(names)
     ]
-    problems += [
+    reasons = [
+        f"CASE WHEN {check} THEN {literal(f'field {n}: value ')} || {literal(chr(39))} || "
+        f"left(CAST({_raw(i)} AS VARCHAR), {_MAX_VALUE_IN_REASON}) || "
+        f"{literal(chr(39) + f' is not a valid {types[n]}')} END"
+        for (i, n), check in zip(enumerate(names), failed, strict=True)
+    ]
+    failed += [f"{quote_ident(k)} IS NULL" for k in primary_key]
+    reasons += [
         f"CASE WHEN {quote_ident(k)} IS NULL THEN {literal(f'primary key {k} is null')} END"
         for k in primary_key
     ]
+    # The reason is text work on every column; CASE evaluates it only for the rows that fail.
     return (
-        f"SELECT *, NULLIF(concat_ws('; ', {', '.join(problems)}), '') AS {_ERROR} "
+        f"SELECT *, CASE WHEN {' OR '.join(f'({check})' for check in failed)} "
+        f"THEN concat_ws('; ', {', '.join(reasons)}) END AS {_ERROR} "
         f"FROM (SELECT *, {typed_columns} FROM (SELECT {ORD}, {raw_columns} FROM {_BATCH}))"
     )
 

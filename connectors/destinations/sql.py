@@ -10,7 +10,11 @@ of these names collide with a column):
 
 * :data:`VALID`: the rows that cast, typed, with ``_is_deleted``, ``_row_hash`` and the batch
   position :data:`ORD`; each engine fills it its own way.
+* :data:`PRIOR`: the current row's hash and cursor for each batch row whose key has one
+  (:func:`prior_select`).
 * :data:`WINNERS`: the row per key that becomes current (:func:`winners_select`).
+* :data:`SEEN`: the batch rows that are stored versions other than the current one
+  (:func:`seen_select`).
 * :data:`KEYS` / :data:`DELETED`: the keys to flag deleted, and the rows they flag.
 """
 
@@ -23,7 +27,11 @@ from connectors.naming import qualified, quote_ident
 RAW_META_SCHEMA = "raw_meta"
 
 VALID = "_salesops_valid"
+PRIOR = "_salesops_prior"
+PRIOR_HASH = "_salesops_prior_hash"
+PRIOR_CURSOR = "_salesops_prior_cursor"
 WINNERS = "_salesops_winners"
+SEEN = "_salesops_seen"
 KEYS = "_salesops_keys"
 DELETED = "_salesops_deleted"
 ORD = "_salesops_ord"
@@ -70,8 +78,19 @@ def row_hash_sql(columns: Iterable[str], alias: str, *, deleted: str) -> str:
     return f"md5(concat({', '.join(segments)}))"
 
 
-def winners_select(current: str, primary_key: Sequence[str], cursor_field: str | None) -> str:
-    """The row per key that becomes current: greatest cursor, then latest in the batch.
+def prior_select(current: str, primary_key: Sequence[str], cursor_field: str | None) -> str:
+    """The :data:`VALID` rows whose key already has a current row, with that row's hash and
+    cursor: the one read of ``current`` a batch makes (every later step joins this instead)."""
+    cursor = f", c.{quote_ident(cursor_field)} AS {PRIOR_CURSOR}" if cursor_field else ""
+    return (
+        f"SELECT v.{ORD}, c._row_hash AS {PRIOR_HASH}{cursor} "
+        f"FROM {VALID} v JOIN {current} c ON {key_match('c', 'v', primary_key)}"
+    )
+
+
+def winners_select(primary_key: Sequence[str], cursor_field: str | None) -> str:
+    """The row per key that becomes current (by position, with its key and whether it is an
+    insert or an update): greatest cursor, then latest in the batch.
 
     A row older than the stored one (by cursor) does not win, so a re-fetched stale page cannot
     roll a record back.
@@ -81,7 +100,7 @@ def winners_select(current: str, primary_key: Sequence[str], cursor_field: str |
     not_stale = ""
     if cursor_field:
         cursor = quote_ident(cursor_field)
-        not_stale = f"AND (c._row_hash IS NULL OR c.{cursor} IS NULL OR v.{cursor} >= c.{cursor})"
+        not_stale = f"AND (p.{PRIOR_CURSOR} IS NULL OR v.{cursor} >= p.{PRIOR_CURSOR})"
     # The ranking reads only keys, cursor and position: a window over whole rows would hold
     # every column of the batch at once (out of memory on a 100-column object).
     ranked = (
@@ -89,9 +108,10 @@ def winners_select(current: str, primary_key: Sequence[str], cursor_field: str |
         f"AS _salesops_rank FROM {VALID}"
     )
     return (
-        f"SELECT v.*, c._row_hash IS NOT NULL AS _salesops_existed, "
-        f"c._row_hash IS DISTINCT FROM v._row_hash AS _salesops_changed "
-        f"FROM {VALID} v LEFT JOIN {current} c ON {key_match('c', 'v', primary_key)} "
+        f"SELECT v.{ORD}, {column_list(primary_key, 'v')}, "
+        f"p.{ORD} IS NOT NULL AS _salesops_existed, "
+        f"p.{PRIOR_HASH} IS DISTINCT FROM v._row_hash AS _salesops_changed "
+        f"FROM {VALID} v LEFT JOIN {PRIOR} p ON p.{ORD} = v.{ORD} "
         f"WHERE v.{ORD} IN (SELECT {ORD} FROM ({ranked}) r WHERE _salesops_rank = 1) "
         f"{not_stale}"
     )
@@ -103,8 +123,25 @@ WINNER_COUNTS = (
 )
 
 
+def seen_select(versions: str, primary_key: Sequence[str], cursor_field: str) -> str:
+    """The :data:`VALID` rows that are versions already stored but not the current one.
+
+    Only a row that neither matches its current row nor is newer than it can be one, so only
+    those few rows are looked up in ``versions``: the current row is the newest version of its
+    key (the winner rule), and every stored version of a key has a current row. An initial load
+    or a night of changes reads no history at all.
+    """
+    cursor = quote_ident(cursor_field)
+    return (
+        f"SELECT v.{ORD} FROM {VALID} v JOIN {PRIOR} p ON p.{ORD} = v.{ORD} "
+        f"WHERE p.{PRIOR_HASH} <> v._row_hash "
+        f"AND NOT coalesce(v.{cursor} > p.{PRIOR_CURSOR}, false) "
+        f"AND EXISTS (SELECT 1 FROM {versions} x WHERE {key_match('x', 'v', primary_key)} "
+        f"AND x.{cursor} IS NOT DISTINCT FROM v.{cursor} AND x._row_hash = v._row_hash)"
+    )
+
+
 def append_versions_sql(
-    current: str,
     versions: str,
     columns: Sequence[str],
     primary_key: Sequence[str],
@@ -113,39 +150,37 @@ def append_versions_sql(
 ) -> str:
     """Append the rows of :data:`VALID` that are new versions; parameters: synced_at, sync_id.
 
-    With a cursor, a version is known by (key, cursor, hash); without one, only "unchanged
-    since last seen" (the current row has the hash) is skipped, so A -> B -> A keeps all three.
+    A row equal to its current row is never new. With a cursor, a version is known by (key,
+    cursor, hash), so the rows in :data:`SEEN` are not new either; without one, only
+    "unchanged since last seen" is skipped, so A -> B -> A keeps all three. Identical (key,
+    hash) rows within the batch are kept once.
     """
     keys = column_list(primary_key)
-    if cursor_field:
-        cursor = quote_ident(cursor_field)
-        seen = (
-            f"SELECT 1 FROM {versions} x WHERE {key_match('x', 'v', primary_key)} "
-            f"AND x.{cursor} IS NOT DISTINCT FROM v.{cursor} AND x._row_hash = v._row_hash"
-        )
-    else:
-        seen = (
-            f"SELECT 1 FROM {current} c WHERE {key_match('c', 'v', primary_key)} "
-            f"AND c._row_hash = v._row_hash"
-        )
+    seen = f"AND v.{ORD} NOT IN (SELECT {ORD} FROM {SEEN}) " if cursor_field else ""
     return (
         f"INSERT INTO {versions} ({column_list(columns)}, _synced_at, _sync_id, _is_deleted, "
-        f"_row_hash) SELECT {column_list(columns)}, {param}, {param}, _is_deleted, _row_hash "
-        f"FROM {VALID} v WHERE v.{ORD} IN "
-        f"(SELECT min({ORD}) FROM {VALID} GROUP BY {keys}, _row_hash) "
-        f"AND NOT EXISTS ({seen}) ORDER BY {ORD}"
+        f"_row_hash) SELECT {column_list(columns, 'v')}, {param}, {param}, v._is_deleted, "
+        f"v._row_hash FROM {VALID} v LEFT JOIN {PRIOR} p ON p.{ORD} = v.{ORD} "
+        f"WHERE v.{ORD} IN (SELECT min({ORD}) FROM {VALID} GROUP BY {keys}, _row_hash) "
+        f"AND p.{PRIOR_HASH} IS DISTINCT FROM v._row_hash {seen}ORDER BY v.{ORD}"
     )
 
 
 def upsert_current_sql(
     current: str, columns: Sequence[str], primary_key: Sequence[str], param: str
 ) -> tuple[str, str]:
-    """DELETE + INSERT of the :data:`WINNERS` rows; the INSERT takes synced_at, sync_id."""
-    delete = f"DELETE FROM {current} c USING {WINNERS} w WHERE {key_match('c', 'w', primary_key)}"
+    """DELETE + INSERT of the :data:`WINNERS` rows; the INSERT takes synced_at, sync_id.
+
+    Only keys that had a current row are deleted: an initial load's batches delete nothing, and
+    so do not read the table they grow."""
+    delete = (
+        f"DELETE FROM {current} c USING {WINNERS} w WHERE {key_match('c', 'w', primary_key)} "
+        "AND w._salesops_existed"
+    )
     insert = (
         f"INSERT INTO {current} ({column_list(columns)}, _synced_at, _sync_id, _is_deleted, "
         f"_row_hash) SELECT {column_list(columns)}, {param}, {param}, _is_deleted, _row_hash "
-        f"FROM {WINNERS} ORDER BY {ORD}"
+        f"FROM {VALID} WHERE {ORD} IN (SELECT {ORD} FROM {WINNERS}) ORDER BY {ORD}"
     )
     return delete, insert
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -218,6 +219,78 @@ def test_duplicates_within_one_batch(destination, warehouse):
     assert query(warehouse, "SELECT stage_name FROM raw_salesforce.opportunity") == [
         ("Qualification",)
     ]
+
+
+class VersionRules:
+    """The documented version and upsert rules, in plain Python: the reference the set-based
+    SQL (which reads the history only for rows that are neither current nor newer) must match.
+    A row is (id, day of system_modstamp or None, stage, amount); its content is the hash."""
+
+    def __init__(self) -> None:
+        self.versions: list[tuple] = []  # (id, day, stage, amount, deleted)
+        self.current: dict[str, tuple] = {}  # id -> (day, stage, amount, deleted)
+
+    def land(self, batch: list[tuple]) -> int:
+        known, appended = set(self.versions), 0
+        for id_, day, stage, amount in dict.fromkeys(batch):  # identical rows kept once
+            if (id_, day, stage, amount, False) not in known:
+                self.versions.append((id_, day, stage, amount, False))
+                appended += 1
+        for id_ in {row[0] for row in batch}:
+            rows = [(pos, row) for pos, row in enumerate(batch) if row[0] == id_]
+            # greatest cursor (nulls last), then latest in the batch
+            _, (_, day, stage, amount) = max(
+                rows, key=lambda r: (r[1][1] is not None, r[1][1] or 0, r[0])
+            )
+            stored = self.current.get(id_)
+            if stored is None or stored[0] is None or (day is not None and day >= stored[0]):
+                self.current[id_] = (day, stage, amount, False)
+        return appended
+
+    def delete(self, ids: list[str]) -> None:
+        for id_ in ids:
+            stored = self.current.get(id_)
+            if stored is not None and not stored[3]:
+                self.versions.append((id_, *stored[:3], True))
+                self.current[id_] = (*stored[:3], True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_histories_follow_the_version_rules(destination, warehouse, seed):
+    # Replays, stale pages, same-cursor changes (formula fields), nulls and deletes, mixed.
+    rng = random.Random(seed)
+    rules = VersionRules()
+    with destination.open_sync("salesforce") as sync:
+        for _ in range(14):
+            if rng.random() < 0.2:
+                ids = rng.sample(["006A", "006B", "006C", "006D"], 2)
+                sync.mark_deleted("opportunity", ids, primary_key=["id"])
+                rules.delete(ids)
+                continue
+            batch = [
+                (
+                    rng.choice(["006A", "006B", "006C", "006D"]),
+                    rng.choice([20, 21, 22, 23, None] if rng.random() < 0.1 else [20, 21, 22, 23]),
+                    rng.choice(["Prospecting", "Closed Won"]),
+                    rng.choice([1.0, 2.0]),
+                )
+                for _ in range(rng.randint(1, 6))
+            ]
+            rows = [
+                opp(i, s, a, None if d is None else f"2024-05-{d}T10:00:00.000+0000")
+                for i, d, s, a in batch
+            ]
+            result = sync.write_batch("opportunity", rows, **SF)
+            assert result.versions_appended == rules.land(batch)
+    columns = "id, day(system_modstamp), stage_name, amount, _is_deleted"
+    assert sorted(
+        query(warehouse, f"SELECT {columns} FROM raw_salesforce.opportunity__versions"),
+        key=repr,
+    ) == sorted(rules.versions, key=repr)
+    assert {
+        row[0]: row[1:]
+        for row in query(warehouse, f"SELECT {columns} FROM raw_salesforce.opportunity")
+    } == rules.current
 
 
 def test_stream_without_cursor_keeps_a_change_back_to_an_earlier_value(destination, warehouse):
