@@ -63,7 +63,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.destinations.base import Records, Sync, to_arrow
+from connectors.destinations.base import Records, Sync, column_array, to_arrow
 from connectors.http import FatalApiError, HttpClient
 
 log = logging.getLogger(__name__)
@@ -382,7 +382,8 @@ class StreamRunner:
             safe_before = self._safe
             window_max: datetime | None = None
             try:
-                for page in read_ahead(self.source.read(self.spec, window), READ_AHEAD_PAGES):
+                pages = map(_columnar, self.source.read(self.spec, window))
+                for page in read_ahead(pages, READ_AHEAD_PAGES):
                     window_max = _later(window_max, page.max_cursor)
                     self._add(page)
                 self._flush()
@@ -405,7 +406,8 @@ class StreamRunner:
         self._safe = _later(self._safe, window_max)
 
     def _read_unwindowed(self) -> None:
-        for page in read_ahead(self.source.read_unwindowed(self.spec), READ_AHEAD_PAGES):
+        pages = map(_columnar, self.source.read_unwindowed(self.spec))
+        for page in read_ahead(pages, READ_AHEAD_PAGES):
             self._add(replace(page, ordered=False, max_cursor=None))
         self._flush()
 
@@ -613,13 +615,50 @@ def read_ahead(pages: Iterable[Page], depth: int) -> Iterator[Page]:
         thread.join()
 
 
+def _columnar(page: Page) -> Page:
+    """``page`` with its records as one Arrow table, converted in the read-ahead thread.
+
+    A batch held as Python dicts takes about eight times the memory of the same rows in Arrow
+    (50,000 rows of 32 fields: 215 MB against 26 MB), and converting while the previous batch
+    lands overlaps the two."""
+    if isinstance(page.records, pa.Table) or not page.records:
+        return page
+    return replace(page, records=to_arrow(page.records, page.columns))
+
+
 def _concat(pages: Sequence[Page], columns: Mapping[str, str]) -> Records:
-    """The records of ``pages`` as one batch: a list of dicts, or one Arrow table as soon as
-    a page is a table."""
-    if not any(isinstance(page.records, pa.Table) for page in pages):
-        return [record for page in pages for record in page.records]
+    """The records of ``pages`` as one Arrow table."""
     tables = [to_arrow(page.records, columns) for page in pages if len(page.records)]
-    return pa.concat_tables(tables, promote_options="permissive") if tables else []
+    if not tables:
+        return []
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _concat_retyped(tables, columns)
+
+
+def _concat_retyped(tables: Sequence[pa.Table], columns: Mapping[str, str]) -> pa.Table:
+    """Concatenate pages that typed a column differently (values of another JSON type on some
+    page): that column is typed over the whole batch, as if the pages had been one, so the
+    cast in SQL, not Arrow, decides what does not fit."""
+    names = list(dict.fromkeys(name for table in tables for name in table.column_names))
+    arrays = []
+    for name in names:
+        parts = [
+            table.column(name)
+            if name in table.column_names
+            else pa.chunked_array([pa.nulls(table.num_rows)])
+            for table in tables
+        ]
+        types = {part.type for part in parts} - {pa.null()}
+        if len(types) > 1:
+            values = [value for part in parts for value in part.to_pylist()]
+            arrays.append(pa.chunked_array([column_array(values, columns.get(name))]))
+        else:
+            kind = types.pop() if types else pa.null()
+            chunks = [chunk for part in parts for chunk in part.cast(kind).chunks]
+            arrays.append(pa.chunked_array(chunks, kind))
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def _key_tuple(key: Any) -> tuple[str, ...]:

@@ -176,7 +176,7 @@ def to_arrow(records: Records, declared: Mapping[str, str]) -> pa.Table:
     arrays = [
         inferred.field(name)
         if name in found and declared.get(name) != "JSON" and not pa.types.is_nested(found[name])
-        else _column_array([row.get(name) for row in rows], declared.get(name))
+        else column_array([row.get(name) for row in rows], declared.get(name))
         for name in names
     ]
     return pa.Table.from_arrays(arrays, names=names)
@@ -184,11 +184,13 @@ def to_arrow(records: Records, declared: Mapping[str, str]) -> pa.Table:
 
 def _to_arrow_by_column(rows: list[Mapping[str, Any]], declared: Mapping[str, str]) -> pa.Table:
     names = list(dict.fromkeys([*declared, *(key for row in rows for key in row)]))
-    arrays = [_column_array([row.get(name) for row in rows], declared.get(name)) for name in names]
+    arrays = [column_array([row.get(name) for row in rows], declared.get(name)) for name in names]
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _column_array(values: list[Any], declared_type: str | None) -> pa.Array:
+def column_array(values: list[Any], declared_type: str | None) -> pa.Array:
+    """One column's values as Arrow: JSON text where declared JSON or nested, and all text
+    when Arrow cannot type the values consistently."""
     if declared_type == "JSON":
         return pa.array([None if v is None else _json_text(v) for v in values], pa.string())
     if any(isinstance(v, dict | list) for v in values):

@@ -407,3 +407,25 @@ def test_arrow_pages_land_like_dict_pages(tmp_path):
     assert rows(tmp_path / "tables.duckdb") == rows(tmp_path / "dicts.duckdb")
     assert (by_tables.fetched, by_tables.landed, by_tables.deleted) == (10, 10, 3)
     assert by_tables.deleted == by_dicts.deleted
+
+
+def test_pages_that_type_a_column_differently_land_as_one_page_would(tmp_path):
+    # Each page becomes an Arrow table as it is read; a value of another JSON type on a later
+    # page of the batch (an int, then text, then a float, then a bool) must not fail the batch,
+    # and must land, and hash, exactly as it would had the pages been one.
+    values = [5, 7, "seven", 2.5, True, None, {"nested": 1}, 8]
+    records = [thing(i, i, value=v) for i, v in enumerate(values)]
+
+    def hashes(warehouse):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute(
+                "SELECT id, value, _row_hash FROM raw_fake.things ORDER BY id"
+            ).fetchall()
+
+    paged = sync(FakeSource([dict(r) for r in records], page_size=2), tmp_path / "paged.duckdb")
+    whole = sync(FakeSource([dict(r) for r in records], page_size=100), tmp_path / "whole.duckdb")
+    assert (paged.fetched, paged.landed, paged.quarantined) == (8, 8, 0)
+    assert hashes(tmp_path / "paged.duckdb") == hashes(tmp_path / "whole.duckdb")
+    assert [v for _, v, _ in hashes(tmp_path / "paged.duckdb")] == [
+        "5", "7", "seven", "2.5", "true", None, '{"nested":1}', "8"
+    ]  # fmt: skip
