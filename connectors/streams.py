@@ -51,6 +51,7 @@ source is then listed once in :data:`connectors.extract.SOURCES`.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -77,6 +78,10 @@ READ_AHEAD_PAGES = 2
 # rows of 100 columns ran DuckDB's 512 MB writer out of memory, so a 300-field Opportunity lands
 # in batches of ~6,700 rows while a 32-field one keeps 50,000.
 CHECKPOINT_CELLS = 2_000_000
+# Arrow bytes per batch: values can be long (descriptions, notes), so rows and values alone do
+# not bound what the writer holds. 50,000 rows of 32 emulator fields are ~26 MB; a batch of
+# 210 MB (100 fields of 100 characters x 20,000 rows) ran the 256 MB writer out of memory.
+CHECKPOINT_BYTES = 64 * 2**20
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,6 +112,7 @@ class StreamSpec:
     checkpoint_pages: int = 5
     checkpoint_rows: int = 50_000
     checkpoint_cells: int = CHECKPOINT_CELLS
+    checkpoint_bytes: int = CHECKPOINT_BYTES
     columns: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -414,17 +420,21 @@ class StreamRunner:
     def _add(self, page: Page) -> None:
         self.run.fetched += len(page.records)
         self.run.pages += 1
-        self._buffer.append(page)
-        rows = sum(len(p.records) for p in self._buffer)
-        cells = sum(len(p.records) * _width(p) for p in self._buffer)
-        if (
-            len(self._buffer) >= self.spec.checkpoint_pages
-            or rows >= self.spec.checkpoint_rows
-            or cells >= self.spec.checkpoint_cells
-        ):
-            self._flush()
-        else:
+        for part in _split(page, self.spec.checkpoint_bytes):
+            self._buffer.append(part)
+            if self._buffer_full():
+                self._flush()
+        if self._buffer:
             self._report()
+
+    def _buffer_full(self) -> bool:
+        buffered = self._buffer
+        return (
+            len(buffered) >= self.spec.checkpoint_pages
+            or sum(len(p.records) for p in buffered) >= self.spec.checkpoint_rows
+            or sum(len(p.records) * _width(p) for p in buffered) >= self.spec.checkpoint_cells
+            or sum(_nbytes(p) for p in buffered) >= self.spec.checkpoint_bytes
+        )
 
     def _flush(self) -> None:
         """Land the buffered pages and the checkpoint in one transaction."""
@@ -553,6 +563,24 @@ class StreamRunner:
 @dataclass(frozen=True)
 class _Raised:
     error: BaseException
+
+
+def _nbytes(page: Page) -> int:
+    return page.records.nbytes if isinstance(page.records, pa.Table) else 0
+
+
+def _split(page: Page, budget: int) -> list[Page]:
+    """``page`` in slices of at most ``budget`` Arrow bytes, so that one page of long values
+    (a Bulk chunk of descriptions) never becomes a batch the writer cannot hold. Only the last
+    slice carries the page's cursor and related rows: the bookmark moves when the whole page
+    has landed, and a crash in between re-reads the page."""
+    size, rows = _nbytes(page), len(page.records)
+    if size <= budget or rows < 2:
+        return [page]
+    step = math.ceil(rows / math.ceil(size / budget))
+    slices = [page.records.slice(start, step) for start in range(0, rows, step)]
+    head = [replace(page, records=part, max_cursor=None, related=[]) for part in slices[:-1]]
+    return [*head, replace(page, records=slices[-1])]
 
 
 def _width(page: Page) -> int:

@@ -185,3 +185,15 @@ def test_cpu_of_a_process_that_is_not_our_child():
 
     assert harness.proc_cpu_s(os.getpid()) >= 0
     assert harness.proc_cpu_s(2**22 + 7) is None
+
+
+def test_the_extraction_benchmark_runs_end_to_end_at_tiny(capsys):
+    # Real emulator, real connector, real DuckDB: the table has both objects against both
+    # ceilings and an incremental share; no number is asserted beyond being measured.
+    from bench import extraction
+
+    assert extraction.main(["--scale", "tiny", "--no-save"]) == 0
+    out = capsys.readouterr().out
+    assert "| Opportunity |" in out and "| Task |" in out
+    assert "Incremental extract after one simulated day:" in out
+    assert "| full |" in out and "| incremental |" in out

@@ -233,9 +233,10 @@ def test_a_crash_resumes_from_the_last_checkpoint_and_loses_nothing(tmp_path):
         ({"checkpoint_rows": 6}, 12),  # 2 pages of 3 rows
         ({"checkpoint_cells": 3 * len(COLUMNS)}, 15),  # every page: 3 rows of 4 columns
         ({"checkpoint_cells": 7 * len(COLUMNS)}, 9),  # every 3 pages
+        ({"checkpoint_bytes": 1}, 15),  # every page, in slices (below)
     ],
 )
-def test_batches_are_bounded_by_rows_and_by_values(tmp_path, budget, landed_before_the_crash):
+def test_batches_are_bounded_by_rows_values_and_bytes(tmp_path, budget, landed_before_the_crash):
     # Pages alone would never checkpoint here: the budget in rows or values decides.
     spec = replace(SPEC, checkpoint_pages=100, **budget)
     warehouse = tmp_path / "w.duckdb"
@@ -243,6 +244,38 @@ def test_batches_are_bounded_by_rows_and_by_values(tmp_path, budget, landed_befo
     with pytest.raises(Die):
         sync(source, warehouse, spec)
     assert len(rows(warehouse)) == landed_before_the_crash
+
+
+def test_a_page_over_the_byte_budget_lands_in_slices_and_moves_the_bookmark_once(tmp_path):
+    # A page of long values (a Bulk chunk of descriptions) is cut into slices the writer can
+    # hold; a crash between two slices keeps the bookmark before the page, and the rerun lands
+    # the rest without duplicating the slice that had landed.
+    spec = replace(SPEC, checkpoint_pages=100, checkpoint_bytes=1)
+    warehouse = tmp_path / "w.duckdb"
+    source = FakeSource([thing(i, i) for i in range(9)])  # 3 pages of 3 rows
+    with DuckDBDestination(warehouse).open_sync("fake") as writer:
+        batches: list[int] = []
+        land = writer.write_batch
+
+        def dies_on_the_fifth_batch(stream, records, **kwargs):
+            batches.append(len(records))
+            if len(batches) == 5:  # the second slice of page 2
+                raise Die
+            return land(stream, records, **kwargs)
+
+        writer.write_batch = dies_on_the_fifth_batch
+        with pytest.raises(Die):
+            sync_stream(source, spec, writer)
+    assert batches == [1, 1, 1, 1, 1]
+    assert len(rows(warehouse)) == 4
+    assert state(warehouse)["cursor"] == (T0 + timedelta(minutes=2)).isoformat()  # page 1
+
+    run = sync(source, warehouse, spec)
+    assert (run.fetched, run.pages) == (9, 3)
+    assert len(rows(warehouse)) == 9
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_fake.things__versions").fetchone()[0] == 9
+    assert state(warehouse)["cursor"] == (T0 + timedelta(minutes=8)).isoformat()
 
 
 def test_unordered_pages_move_the_bookmark_only_when_the_window_is_done(tmp_path):
@@ -424,7 +457,9 @@ def test_pages_that_type_a_column_differently_land_as_one_page_would(tmp_path):
 
     paged = sync(FakeSource([dict(r) for r in records], page_size=2), tmp_path / "paged.duckdb")
     whole = sync(FakeSource([dict(r) for r in records], page_size=100), tmp_path / "whole.duckdb")
-    assert (paged.fetched, paged.landed, paged.quarantined) == (8, 8, 0)
+    assert (paged.fetched, paged.landed, paged.quarantined) == (8, 8, 0) == (
+        whole.fetched, whole.landed, whole.quarantined
+    )  # fmt: skip
     assert hashes(tmp_path / "paged.duckdb") == hashes(tmp_path / "whole.duckdb")
     assert [v for _, v, _ in hashes(tmp_path / "paged.duckdb")] == [
         "5", "7", "seven", "2.5", "true", None, '{"nested":1}', "8"
