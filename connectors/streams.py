@@ -9,10 +9,13 @@ Salesforce, HubSpot and Google Ads:
   when the stream starts (never the local clock);
 * **slices**: half-open windows ``[start, end)`` of ``spec.window``;
 * **checkpoints**: every ``spec.checkpoint_pages`` pages (or ``spec.checkpoint_rows`` records,
-  or ``spec.checkpoint_cells`` values, whichever comes first: memory is bounded for narrow and
-  wide objects alike) the records and the new state land in one
+  ``spec.checkpoint_cells`` values or ``spec.checkpoint_bytes`` bytes of Arrow data, whichever
+  comes first: memory is bounded for narrow, wide and long-valued objects alike; a page over
+  the byte budget lands in slices) the records and the new state land in one
   destination transaction, so a crash at any instant resumes from the last checkpoint and
   the rerun re-fetches exactly what is missing (rewrites are idempotent in the destination);
+* **pages as Arrow**: each page becomes an Arrow table in the read-ahead thread, while the
+  previous batch lands (dicts would take about eight times the memory);
 * **restarts**: a window whose paging cursor expired (:class:`RestartWindow`) is read again from
   its last checkpoint;
 * **related rows** (:class:`Related`, e.g. associations) land with their page; rows their
