@@ -39,6 +39,7 @@ ORD = "_salesops_ord"
 # PostgreSQL functions take at most 100 arguments, so concat() over a wide table is nested;
 # concat skips NULLs and nests to the same text, so the hash is the same either way.
 _MAX_CONCAT_ARGS = 90
+_RS, _US = chr(30), chr(31)  # the row hash's separators: after a column's name, after its value
 
 QUARANTINE = qualified(RAW_META_SCHEMA, "quarantine")
 SYNC_LOG = qualified(RAW_META_SCHEMA, "sync_log")
@@ -61,15 +62,24 @@ def column_list(columns: Iterable[str], alias: str | None = None) -> str:
 def row_hash_sql(columns: Iterable[str], alias: str, *, deleted: str) -> str:
     """md5 over the non-null columns (name and value, sorted by name) and the deleted flag.
 
-    ``concat`` skips NULL segments, so adding a nullable column leaves old hashes unchanged.
-    Values hash by the engine's own text form (both run in UTC), so every hash in one database
-    comes from one engine and reruns dedupe.
+    Each non-null column contributes ``name`` RS ``value`` US (ASCII record and unit
+    separators); a null one contributes nothing, so adding a nullable column leaves old hashes
+    unchanged. Values hash by the engine's own text form (both run in UTC), so every hash in
+    one database comes from one engine and reruns dedupe.
+
+    One ``concat`` over three parts per column, the separators guarded by ``CASE``, builds the
+    same text as ``name || RS || value || US`` per column with a quarter less work in DuckDB:
+    ``||`` makes an intermediate string at every step.
     """
-    segments = [
-        f"{literal(name)} || chr(30) || CAST({alias}.{quote_ident(name)} AS text) || chr(31)"
-        for name in sorted(columns)
-    ]
-    segments.append(f"'_is_deleted' || chr(30) || CAST({deleted} AS text)")
+    segments = []
+    for name in sorted(columns):
+        value = f"{alias}.{quote_ident(name)}"
+        segments += [
+            f"CASE WHEN {value} IS NOT NULL THEN {literal(name + _RS)} END",
+            f"CAST({value} AS text)",
+            f"CASE WHEN {value} IS NOT NULL THEN {literal(_US)} END",
+        ]
+    segments += [literal("_is_deleted" + _RS), f"CAST({deleted} AS text)"]
     while len(segments) > _MAX_CONCAT_ARGS:
         segments = [
             f"concat({', '.join(segments[i : i + _MAX_CONCAT_ARGS])})"
@@ -154,6 +164,10 @@ def append_versions_sql(
     cursor, hash), so the rows in :data:`SEEN` are not new either; without one, only
     "unchanged since last seen" is skipped, so A -> B -> A keeps all three. Identical (key,
     hash) rows within the batch are kept once.
+
+    No ``ORDER BY``: DuckDB inserts a scan's rows in the order it read them
+    (``preserve_insertion_order``), so versions land in batch order without the sort that took
+    a quarter of each insert; nothing reads the tables by physical order anyway.
     """
     keys = column_list(primary_key)
     seen = f"AND v.{ORD} NOT IN (SELECT {ORD} FROM {SEEN}) " if cursor_field else ""
@@ -162,7 +176,7 @@ def append_versions_sql(
         f"_row_hash) SELECT {column_list(columns, 'v')}, {param}, {param}, v._is_deleted, "
         f"v._row_hash FROM {VALID} v LEFT JOIN {PRIOR} p ON p.{ORD} = v.{ORD} "
         f"WHERE v.{ORD} IN (SELECT min({ORD}) FROM {VALID} GROUP BY {keys}, _row_hash) "
-        f"AND p.{PRIOR_HASH} IS DISTINCT FROM v._row_hash {seen}ORDER BY v.{ORD}"
+        f"AND p.{PRIOR_HASH} IS DISTINCT FROM v._row_hash {seen}"
     )
 
 
@@ -172,7 +186,7 @@ def upsert_current_sql(
     """DELETE + INSERT of the :data:`WINNERS` rows; the INSERT takes synced_at, sync_id.
 
     Only keys that had a current row are deleted: an initial load's batches delete nothing, and
-    so do not read the table they grow."""
+    so do not read the table they grow. No ``ORDER BY``, as in :func:`append_versions_sql`."""
     delete = (
         f"DELETE FROM {current} c USING {WINNERS} w WHERE {key_match('c', 'w', primary_key)} "
         "AND w._salesops_existed"
@@ -180,7 +194,7 @@ def upsert_current_sql(
     insert = (
         f"INSERT INTO {current} ({column_list(columns)}, _synced_at, _sync_id, _is_deleted, "
         f"_row_hash) SELECT {column_list(columns)}, {param}, {param}, _is_deleted, _row_hash "
-        f"FROM {VALID} WHERE {ORD} IN (SELECT {ORD} FROM {WINNERS}) ORDER BY {ORD}"
+        f"FROM {VALID} WHERE {ORD} IN (SELECT {ORD} FROM {WINNERS})"
     )
     return delete, insert
 

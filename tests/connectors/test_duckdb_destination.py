@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -135,6 +136,43 @@ def test_metadata_column_types(destination, warehouse):
         "_is_deleted": "BOOLEAN",
         "_row_hash": "VARCHAR",
     }
+
+
+def documented_row_hash(values: dict[str, str | None], *, deleted: bool) -> str:
+    """The module docstring's rule, written out: md5 over name RS value US for each non-null
+    column in name order, then ``_is_deleted`` RS flag; values in the engine's text form."""
+    text = "".join(f"{n}\x1e{v}\x1f" for n, v in sorted(values.items()) if v is not None)
+    return hashlib.md5(f"{text}_is_deleted\x1e{str(deleted).lower()}".encode()).hexdigest()
+
+
+def test_the_row_hash_is_md5_of_the_documented_text(destination, warehouse):
+    # The hash is what makes a version new: if its text ever changed between releases, every
+    # stored row would look changed and be versioned again. 40 extra columns make the SQL nest
+    # its concat (PostgreSQL's argument limit), which must not change the text.
+    extra = {f"note_{i:02d}": "VARCHAR" for i in range(40)}
+    notes = {name: (None if i % 3 else f"n{i}") for i, name in enumerate(extra)}
+    with destination.open_sync("salesforce") as sync:
+        sync.write_batch(
+            "opportunity", [opp("006A", **notes)], **{**SF, "columns": {**OPPORTUNITY, **extra}}
+        )
+        sync.mark_deleted("opportunity", ["006A"], primary_key=["id"])
+    values = {
+        "id": "006A",
+        "stage_name": "Prospecting",
+        "amount": "1000.0",
+        "is_won": "false",
+        "close_date": "2024-06-28",
+        "system_modstamp": "2024-05-20 10:00:00+00",
+        **notes,
+    }
+    assert query(
+        warehouse,
+        "SELECT _row_hash, _is_deleted FROM raw_salesforce.opportunity__versions "
+        "ORDER BY _synced_at",
+    ) == [
+        (documented_row_hash(values, deleted=False), False),
+        (documented_row_hash(values, deleted=True), True),
+    ]
 
 
 def test_rerunning_the_same_batch_duplicates_nothing(destination, warehouse):
