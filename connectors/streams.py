@@ -14,8 +14,11 @@ Salesforce, HubSpot and Google Ads:
   the byte budget lands in slices) the records and the new state land in one
   destination transaction, so a crash at any instant resumes from the last checkpoint and
   the rerun re-fetches exactly what is missing (rewrites are idempotent in the destination);
-* **pages as Arrow**: each page becomes an Arrow table in the read-ahead thread, while the
-  previous batch lands (dicts would take about eight times the memory);
+* **a pipeline of three threads**: one fetches pages and makes each an Arrow table (dicts
+  would take about eight times the memory); one groups them into batches and casts and hashes
+  each batch (:meth:`~connectors.destinations.base.Sync.prepare`); the runner's own thread
+  lands them. So the API's time and the cast of the next batch both overlap the landing of
+  the previous one; at most two pages and one prepared batch wait in between;
 * **restarts**: a window whose paging cursor expired (:class:`RestartWindow`) is read again from
   its last checkpoint;
 * **related rows** (:class:`Related`, e.g. associations) land with their page; rows their
@@ -67,7 +70,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.destinations.base import Records, Sync, column_array, to_arrow
+from connectors.destinations.base import PreparedBatch, Records, Sync, column_array, to_arrow
 from connectors.http import FatalApiError, HttpClient
 
 log = logging.getLogger(__name__)
@@ -345,7 +348,6 @@ class StreamRunner:
         self._state: dict[str, Any] = {}
         # Everything before ``_safe`` (minus the lookback) has landed: a resume point.
         self._safe: datetime | None = None
-        self._buffer: list[Page] = []
 
     def sync_stream(self, *, full_refresh: bool = False) -> StreamRun:
         try:
@@ -391,14 +393,12 @@ class StreamRunner:
             safe_before = self._safe
             window_max: datetime | None = None
             try:
-                pages = map(_columnar, self.source.read(self.spec, window))
-                for page in read_ahead(pages, READ_AHEAD_PAGES):
-                    window_max = _later(window_max, page.max_cursor)
-                    self._add(page)
-                self._flush()
+                for batch in self._prepared_batches(self.source.read(self.spec, window)):
+                    window_max = _later(window_max, batch.max_cursor)
+                    self._land(batch)
                 break
             except RestartWindow as exc:
-                self._flush()
+                # The pages read before the restart have landed (their batch came first).
                 self.run.restarts += 1
                 if self._safe != safe_before:  # ordered pages landed: resume after them
                     window = replace(window, start=self._safe)
@@ -415,57 +415,48 @@ class StreamRunner:
         self._safe = _later(self._safe, window_max)
 
     def _read_unwindowed(self) -> None:
-        pages = map(_columnar, self.source.read_unwindowed(self.spec))
-        for page in read_ahead(pages, READ_AHEAD_PAGES):
-            self._add(replace(page, ordered=False, max_cursor=None))
-        self._flush()
-
-    def _add(self, page: Page) -> None:
-        self.run.fetched += len(page.records)
-        self.run.pages += 1
-        for part in _split(page, self.spec.checkpoint_bytes):
-            self._buffer.append(part)
-            if self._buffer_full():
-                self._flush()
-        if self._buffer:
-            self._report()
-
-    def _buffer_full(self) -> bool:
-        buffered = self._buffer
-        return (
-            len(buffered) >= self.spec.checkpoint_pages
-            or sum(len(p.records) for p in buffered) >= self.spec.checkpoint_rows
-            or sum(len(p.records) * _width(p) for p in buffered) >= self.spec.checkpoint_cells
-            or sum(_nbytes(p) for p in buffered) >= self.spec.checkpoint_bytes
+        pages = (
+            replace(page, ordered=False, max_cursor=None)
+            for page in self.source.read_unwindowed(self.spec)
         )
+        for batch in self._prepared_batches(pages):
+            self._land(batch)
 
-    def _flush(self) -> None:
-        """Land the buffered pages and the checkpoint in one transaction."""
-        if not self._buffer:
-            return
-        pages, self._buffer = self._buffer, []
-        if all(p.ordered for p in pages):
-            for page in pages:
-                self._safe = _later(self._safe, page.max_cursor)
-        self._land_related(pages)
+    def _prepared_batches(self, pages: Iterable[Page]) -> Iterator[_Batch]:
+        """``pages`` as checkpoint batches, in a pipeline of three threads: one fetches and
+        decodes pages (:func:`read_ahead`), one groups them and casts each batch ahead
+        (:meth:`Sync.prepare`), and this one lands them, so the cast of a batch overlaps the
+        landing of the one before."""
+        fetched = read_ahead(map(_columnar, pages), READ_AHEAD_PAGES)
+        return read_ahead(_batches(fetched, self.spec, self._prepare), 1)
+
+    def _prepare(self, pages: Sequence[Page]) -> PreparedBatch:
         columns: dict[str, str] = {}
         for page in pages:
             columns.update(page.columns)
-        records = _concat(pages, columns)
-        result = self.sync.write_batch(
+        return self.sync.prepare(
             self.spec.name,
-            records,
+            _concat(pages, columns),
             columns=columns,
             primary_key=self.spec.primary_key,
             cursor_field=self.spec.cursor_field,
             is_deleted_field=self.spec.deleted_field,
-            state=self._checkpoint_state(),
         )
+
+    def _land(self, batch: _Batch) -> None:
+        """Land a batch, its related rows and the checkpoint in one transaction."""
+        self.run.fetched += batch.fetched
+        self.run.pages += batch.pages
+        if all(p.ordered for p in batch.parts):
+            for page in batch.parts:
+                self._safe = _later(self._safe, page.max_cursor)
+        self._land_related(batch.parts)
+        result = self.sync.write_prepared(batch.prepared, state=self._checkpoint_state())
         self.run.landed += result.landed
         self.run.quarantined += result.quarantined
         self.run.inserted += result.inserted
         self.run.updated += result.updated
-        self.run.deleted += self._soft_deleted(records)
+        self.run.deleted += self._soft_deleted(batch.prepared.batch)
         self._report()
 
     def _land_related(self, pages: Sequence[Page]) -> None:
@@ -566,6 +557,66 @@ class StreamRunner:
 @dataclass(frozen=True)
 class _Raised:
     error: BaseException
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Pages (or slices of one) that land in one transaction, prepared for landing."""
+
+    parts: list[Page]
+    pages: int  # whole pages it completes: a page in slices counts with its last one
+    fetched: int
+    prepared: PreparedBatch
+
+    @property
+    def max_cursor(self) -> datetime | None:
+        return max((p.max_cursor for p in self.parts if p.max_cursor), default=None)
+
+
+def _batches(
+    pages: Iterator[Page], spec: StreamSpec, prepare: Callable[[Sequence[Page]], PreparedBatch]
+) -> Iterator[_Batch]:
+    """``pages`` grouped into checkpoint batches (see the module docstring), each prepared.
+
+    When the source has to restart its window, the pages read before the restart still form a
+    batch, which comes before the :class:`RestartWindow`. Closing this closes ``pages``.
+    """
+    parts: list[Page] = []
+    whole = 0
+
+    def batch() -> _Batch:
+        nonlocal parts, whole
+        done = _Batch(parts, whole, sum(len(p.records) for p in parts), prepare(parts))
+        parts, whole = [], 0
+        return done
+
+    try:
+        for page in pages:
+            slices = _split(page, spec.checkpoint_bytes)
+            for i, part in enumerate(slices, start=1):
+                parts.append(part)
+                whole += i == len(slices)
+                if _full(parts, spec):
+                    yield batch()
+    except RestartWindow:
+        if parts:
+            yield batch()
+        raise
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+    if parts:
+        yield batch()
+
+
+def _full(parts: Sequence[Page], spec: StreamSpec) -> bool:
+    return (
+        len(parts) >= spec.checkpoint_pages
+        or sum(len(p.records) for p in parts) >= spec.checkpoint_rows
+        or sum(len(p.records) * _width(p) for p in parts) >= spec.checkpoint_cells
+        or sum(_nbytes(p) for p in parts) >= spec.checkpoint_bytes
+    )
 
 
 def _nbytes(page: Page) -> int:

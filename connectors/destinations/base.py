@@ -34,7 +34,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -146,6 +146,24 @@ class Landing:
     cursor_field: str | None
     is_deleted_field: str | None
     synced_at: datetime
+    staged: pa.Table | None = None  # the batch already cast into VALID's columns, or None
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch ready for :meth:`Sync.write_prepared`: validated, in Arrow, and (where the
+    engine can) cast and hashed ahead of its transaction, by :meth:`Sync.prepare`."""
+
+    stream: str
+    batch: pa.Table
+    wanted: Mapping[str, str]  # the declared type of every batch column (VARCHAR if undeclared)
+    primary_key: Sequence[str]
+    cursor_field: str | None
+    is_deleted_field: str | None
+    # The rows cast to ``staged_types`` with ``_is_deleted`` and ``_row_hash``, when every row
+    # cast; used if the table still has those types when the batch lands.
+    staged: pa.Table | None = None
+    staged_types: Mapping[str, str] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,6 +282,8 @@ class Sync(ABC):
         self._lock = threading.Lock()
         self._started: dict[str, datetime] = {}
         self._finished: set[str] = set()
+        # Each stream's column types as of its last batch: what prepare() casts ahead to.
+        self._known_types: dict[str, dict[str, str]] = {}
         self._con: Any = destination.connect()
         with self._transaction() as cur:
             self._create_meta_tables(cur)
@@ -297,34 +317,88 @@ class Sync(ABC):
         of the same key and keeps an older re-fetch from overwriting newer state.
         ``is_deleted_field`` (e.g. ``is_deleted``, ``archived``) feeds ``_is_deleted``.
         """
-        self._validate_stream(stream, primary_key, cursor_field, is_deleted_field)
-        declared = self._validated_types(stream, columns)
-        batch = to_arrow(records, declared)
-        self._validate_names(stream, batch.column_names)
-        self._require_columns(stream, batch, [*primary_key, cursor_field, is_deleted_field])
-        wanted = {**declared, **{n: declared.get(n, "VARCHAR") for n in batch.column_names}}
+        prepared = self._validated_batch(
+            stream, records, columns, primary_key, cursor_field, is_deleted_field
+        )
+        return self.write_prepared(prepared, state=state)
+
+    def prepare(
+        self,
+        stream: str,
+        records: Records,
+        *,
+        columns: Mapping[str, str],
+        primary_key: Sequence[str],
+        cursor_field: str | None = None,
+        is_deleted_field: str | None = None,
+    ) -> PreparedBatch:
+        """:meth:`write_batch`'s work that needs no transaction, done now: validation, Arrow,
+        and the cast and row hash where the engine can do them apart (DuckDB).
+
+        Safe to call from another thread while this sync writes: a stream runner prepares the
+        next batch while the previous one lands, so the cast runs beside the writer instead of
+        in front of it. Land the result with :meth:`write_prepared`.
+        """
+        prepared = self._validated_batch(
+            stream, records, columns, primary_key, cursor_field, is_deleted_field
+        )
+        if not prepared.batch.num_rows:
+            return prepared
+        known = self._known_types.get(stream, {})
+        types = {n: known.get(n, prepared.wanted[n]) for n in prepared.batch.column_names}
+        staged = self._stage_ahead(prepared, types)
+        if staged is None:
+            return prepared
+        return replace(prepared, staged=staged, staged_types=types)
+
+    def write_prepared(
+        self, prepared: PreparedBatch, *, state: Mapping[str, Any] | None = None
+    ) -> BatchResult:
+        """Land a batch from :meth:`prepare` (see :meth:`write_batch`)."""
+        stream, batch = prepared.stream, prepared.batch
         self._open_stream(stream)
         synced_at = self._clock()
         self._started.setdefault(stream, synced_at)
         with self._lock, self._transaction() as cur:
-            table_types = self._ensure_tables(cur, stream, wanted)
+            table_types = self._ensure_tables(cur, stream, prepared.wanted)
+            self._known_types[stream] = dict(table_types)
             batch_types = {name: table_types[name] for name in batch.column_names}
+            # Cast ahead to the types the table has now, or cast again here.
+            staged = prepared.staged if prepared.staged_types == batch_types else None
             result = self._land(
                 cur,
                 Landing(
                     stream,
                     batch,
                     batch_types,
-                    primary_key,
-                    cursor_field,
-                    is_deleted_field,
+                    prepared.primary_key,
+                    prepared.cursor_field,
+                    prepared.is_deleted_field,
                     synced_at,
+                    staged,
                 ),
             )
             self._add_to_log(cur, stream, result, deleted=0)
             if state is not None:
                 self._save_state(cur, stream, state, synced_at)
         return result
+
+    def _validated_batch(
+        self,
+        stream: str,
+        records: Records,
+        columns: Mapping[str, str],
+        primary_key: Sequence[str],
+        cursor_field: str | None,
+        is_deleted_field: str | None,
+    ) -> PreparedBatch:
+        self._validate_stream(stream, primary_key, cursor_field, is_deleted_field)
+        declared = self._validated_types(stream, columns)
+        batch = to_arrow(records, declared)
+        self._validate_names(stream, batch.column_names)
+        self._require_columns(stream, batch, [*primary_key, cursor_field, is_deleted_field])
+        wanted = {**declared, **{n: declared.get(n, "VARCHAR") for n in batch.column_names}}
+        return PreparedBatch(stream, batch, wanted, primary_key, cursor_field, is_deleted_field)
 
     def mark_deleted(
         self,
@@ -551,7 +625,9 @@ class Sync(ABC):
         self._create_temp(cur, sql.PRIOR, sql.prior_select(current, primary_key, cursor_field))
         self._create_temp(cur, sql.WINNERS, sql.winners_select(primary_key, cursor_field))
         inserted, updated = self._fetchone(cur, sql.WINNER_COUNTS)
-        temps = [sql.VALID, sql.PRIOR, sql.WINNERS]
+        temps = [sql.PRIOR, sql.WINNERS]
+        if landing.staged is None:  # staged rows are the engine's to release, not a temp table
+            temps.insert(0, sql.VALID)
         if cursor_field:
             self._create_temp(cur, sql.SEEN, sql.seen_select(versions, primary_key, cursor_field))
             temps.append(sql.SEEN)
@@ -679,6 +755,12 @@ class Sync(ABC):
         return orjson.loads(rows[0][0]) if rows else None
 
     # -- the engine's I/O ----------------------------------------------------------------------
+
+    def _stage_ahead(self, prepared: PreparedBatch, types: Mapping[str, str]) -> pa.Table | None:
+        """:meth:`_stage_valid`'s VALID rows for ``prepared`` cast to ``types``, computed outside
+        any transaction (on the caller's thread), or ``None`` to cast inside it: the default,
+        and the answer whenever a row would be quarantined."""
+        return None
 
     def _open_stream(self, stream: str) -> None:  # noqa: B027 - a hook; most engines need none
         """Called before a stream is written or read, outside any transaction."""

@@ -36,6 +36,13 @@ Current table
 
 Loading goes through Arrow (``con.register`` + set-based SQL), never row-by-row inserts.
 
+Casting ahead
+    :meth:`~connectors.destinations.base.Sync.prepare` casts and hashes a batch on an in-memory
+    DuckDB of the calling thread, to the types the table had at the stream's last batch. The
+    transaction reads those rows in place when the table still has those types and every row
+    cast; otherwise (a first batch against an older table, rows to quarantine) it casts the
+    raw batch itself. Either way the same SQL (:func:`valid_select`) does the cast.
+
 The engine-independent steps (validation, sync_log, stream state, schema drift, the version,
 upsert and delete SQL) are :class:`~connectors.destinations.base.Sync`'s; this module has
 DuckDB's I/O and the casting rules (:func:`stage_sql`), which the PostgreSQL destination runs in
@@ -45,6 +52,7 @@ an in-memory DuckDB too, so both engines land and quarantine exactly the same ro
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -59,6 +67,7 @@ from connectors.destinations.base import (
     BatchResult,
     Destination,
     Landing,
+    PreparedBatch,
     Sync,
     keys_to_arrow,
     to_arrow,
@@ -139,6 +148,22 @@ class DuckDBSync(Sync):
     json_param = "?"
     close_errors = (duckdb.Error,)
 
+    def __init__(self, destination: Any, source: str, sync_id: str) -> None:
+        # prepare()'s in-memory DuckDB: the writer's connection may be landing a batch on
+        # another thread meanwhile, and a connection is not shared between threads at once.
+        self._staging: duckdb.DuckDBPyConnection | None = None
+        self._staging_lock = threading.Lock()
+        super().__init__(destination, source, sync_id)
+
+    def close(self, error: BaseException | None = None) -> None:
+        try:
+            super().close(error)
+        finally:
+            with self._staging_lock:
+                if self._staging is not None:
+                    self._staging.close()
+                    self._staging = None
+
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         con = self._connection()
@@ -210,18 +235,28 @@ class DuckDBSync(Sync):
     def _column_types(cur: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
         return _column_types(cur, schema, table)
 
+    def _land(self, cur: duckdb.DuckDBPyConnection, landing: Landing) -> BatchResult:
+        if landing.staged is None:
+            return super()._land(cur, landing)
+        # Rows cast ahead are read in place: copying them into a temp table would cost a
+        # third of what casting them again does.
+        cur.register(VALID, landing.staged)
+        try:
+            return super()._land(cur, landing)
+        finally:
+            cur.unregister(VALID)
+
     def _stage_valid(self, cur: duckdb.DuckDBPyConnection, landing: Landing) -> tuple[int, int]:
+        if landing.staged is not None:  # cast ahead, every row fit (registered by _land)
+            return landing.staged.num_rows, 0
         # Cast and hash in one statement straight from the batch: VALID is the only copy made.
         # The raw values are staged only when some row does not cast, for the quarantine.
         types, primary_key = landing.types, landing.primary_key
-        deleted = deleted_flag_sql(landing.is_deleted_field)
         staged = staged_select(landing.batch.schema, types, primary_key)
         with _registered(cur, landing.batch):
             cur.execute(
                 f"CREATE OR REPLACE TEMP TABLE {VALID} AS "
-                f"SELECT {', '.join(quote_ident(n) for n in types)}, "
-                f"{deleted} AS _is_deleted, {row_hash_sql(types, 's', deleted=deleted)} "
-                f"AS _row_hash, {ORD}, {_ERROR} FROM ({staged}) s"
+                f"{valid_select(landing.batch.schema, types, primary_key, landing.is_deleted_field)}"
             )
             landed, quarantined = _cast_counts(cur, VALID)
             if quarantined:
@@ -232,6 +267,26 @@ class DuckDBSync(Sync):
                 cur.execute(f"DROP TABLE {_STAGE}")
                 cur.execute(f"DELETE FROM {VALID} WHERE {_ERROR} IS NOT NULL")
         return landed, quarantined
+
+    def _stage_ahead(self, prepared: PreparedBatch, types: Mapping[str, str]) -> pa.Table | None:
+        batch = prepared.batch
+        select = valid_select(batch.schema, types, prepared.primary_key, prepared.is_deleted_field)
+        with self._staging_lock:
+            con = self._staging_connection()
+            with _registered(con, batch):
+                valid = con.sql(select).to_arrow_table()
+        if valid.column(_ERROR).null_count != valid.num_rows:
+            return None  # some row does not cast: quarantined inside the transaction
+        return valid
+
+    def _staging_connection(self) -> duckdb.DuckDBPyConnection:
+        if self._staging is None:  # opened once per sync: opening one takes ~40 ms
+            con = duckdb.connect()
+            con.execute("SET TimeZone = 'UTC'")  # the row hash is over UTC text
+            con.execute("SET threads = 1")  # a helper beside the writer, not a second writer
+            con.execute("SET memory_limit = ?", [WRITER_MEMORY_LIMIT])
+            self._staging = con
+        return self._staging
 
     @contextmanager
     def _keys_table(
@@ -357,6 +412,22 @@ def _present_sql(raw: str, arrow_type: pa.DataType, target: str) -> str:
     if _is_text(arrow_type) and target != "VARCHAR":
         return f"NULLIF(trim({raw}), '') IS NOT NULL"
     return f"{raw} IS NOT NULL"
+
+
+def valid_select(
+    schema: pa.Schema,
+    types: Mapping[str, str],
+    primary_key: Sequence[str],
+    is_deleted_field: str | None,
+) -> str:
+    """:data:`VALID`'s rows from the registered batch: typed columns, ``_is_deleted``,
+    ``_row_hash``, :data:`ORD`, and why the row cannot land (NULL if it can)."""
+    deleted = deleted_flag_sql(is_deleted_field)
+    return (
+        f"SELECT {', '.join(quote_ident(n) for n in types)}, {deleted} AS _is_deleted, "
+        f"{row_hash_sql(types, 's', deleted=deleted)} AS _row_hash, {ORD}, {_ERROR} "
+        f"FROM ({staged_select(schema, types, primary_key)}) s"
+    )
 
 
 def stage_sql(schema: pa.Schema, types: Mapping[str, str], primary_key: Sequence[str]) -> str:

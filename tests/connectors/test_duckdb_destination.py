@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -293,33 +294,48 @@ class VersionRules:
                 self.current[id_] = (*stored[:3], True)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_random_histories_follow_the_version_rules(destination, warehouse, seed):
-    # Replays, stale pages, same-cursor changes (formula fields), nulls and deletes, mixed.
+def random_history(seed: int) -> Iterator[tuple[str, list]]:
+    """("delete", ids) and ("land", rows as VersionRules sees them) steps: replays, stale
+    pages, same-cursor changes (formula fields), null cursors and deletes, mixed."""
     rng = random.Random(seed)
-    rules = VersionRules()
-    with destination.open_sync("salesforce") as sync:
-        for _ in range(14):
-            if rng.random() < 0.2:
-                ids = rng.sample(["006A", "006B", "006C", "006D"], 2)
-                sync.mark_deleted("opportunity", ids, primary_key=["id"])
-                rules.delete(ids)
-                continue
-            batch = [
+    ids = ["006A", "006B", "006C", "006D"]
+    for _ in range(14):
+        if rng.random() < 0.2:
+            yield "delete", rng.sample(ids, 2)
+            continue
+        days = [20, 21, 22, 23, None] if rng.random() < 0.1 else [20, 21, 22, 23]
+        yield (
+            "land",
+            [
                 (
-                    rng.choice(["006A", "006B", "006C", "006D"]),
-                    rng.choice([20, 21, 22, 23, None] if rng.random() < 0.1 else [20, 21, 22, 23]),
+                    rng.choice(ids),
+                    rng.choice(days),
                     rng.choice(["Prospecting", "Closed Won"]),
                     rng.choice([1.0, 2.0]),
                 )
                 for _ in range(rng.randint(1, 6))
-            ]
-            rows = [
-                opp(i, s, a, None if d is None else f"2024-05-{d}T10:00:00.000+0000")
-                for i, d, s, a in batch
-            ]
-            result = sync.write_batch("opportunity", rows, **SF)
-            assert result.versions_appended == rules.land(batch)
+            ],
+        )
+
+
+def as_records(batch: list[tuple]) -> list[dict]:
+    return [
+        opp(i, s, a, None if d is None else f"2024-05-{d}T10:00:00.000+0000")
+        for i, d, s, a in batch
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_histories_follow_the_version_rules(destination, warehouse, seed):
+    rules = VersionRules()
+    with destination.open_sync("salesforce") as sync:
+        for step, data in random_history(seed):
+            if step == "delete":
+                sync.mark_deleted("opportunity", data, primary_key=["id"])
+                rules.delete(data)
+            else:
+                result = sync.write_batch("opportunity", as_records(data), **SF)
+                assert result.versions_appended == rules.land(data)
     columns = "id, day(system_modstamp), stage_name, amount, _is_deleted"
     assert sorted(
         query(warehouse, f"SELECT {columns} FROM raw_salesforce.opportunity__versions"),
@@ -329,6 +345,63 @@ def test_random_histories_follow_the_version_rules(destination, warehouse, seed)
         row[0]: row[1:]
         for row in query(warehouse, f"SELECT {columns} FROM raw_salesforce.opportunity")
     } == rules.current
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batches_cast_ahead_land_exactly_as_batches_cast_in_the_transaction(tmp_path, seed):
+    # prepare() casts and hashes on its own connection, so a stream runner can do it on
+    # another thread while the previous batch lands; the tables must not tell the difference.
+    def land(path: Path, ahead: bool) -> dict[str, list[tuple]]:
+        with DuckDBDestination(path, clock=TickingClock()).open_sync("salesforce") as sync:
+            for step, data in random_history(seed):
+                if step == "delete":
+                    sync.mark_deleted("opportunity", data, primary_key=["id"])
+                elif ahead:
+                    prepared = sync.prepare("opportunity", as_records(data), **SF)
+                    assert prepared.staged is not None  # every row casts: nothing left to do
+                    sync.write_prepared(prepared)
+                else:
+                    sync.write_batch("opportunity", as_records(data), **SF)
+        return {
+            table: query(path, f"SELECT * EXCLUDE (_sync_id) FROM {table} ORDER BY ALL")
+            for table in ("raw_salesforce.opportunity", "raw_salesforce.opportunity__versions")
+        }
+
+    assert land(tmp_path / "ahead.duckdb", True) == land(tmp_path / "in.duckdb", False)
+
+
+def test_a_batch_cast_ahead_to_other_types_is_cast_again(destination, warehouse):
+    # The table's types are decided inside the transaction; a batch cast ahead to others (a
+    # new sync that has not seen the table yet) is cast again there. "12.50" read as a DOUBLE
+    # would land as '12.5' in the VARCHAR column.
+    deals = {"primary_key": ["id"]}
+    as_text = {"id": "VARCHAR", "amount": "VARCHAR"}
+    as_double = {"id": "VARCHAR", "amount": "DOUBLE"}
+    with destination.open_sync("hubspot") as sync:
+        sync.write_batch("deals", [{"id": "1", "amount": "5"}], columns=as_text, **deals)
+    with destination.open_sync("hubspot") as sync:
+        first = sync.prepare("deals", [{"id": "2", "amount": "12.50"}], columns=as_double, **deals)
+        assert first.staged_types == as_double
+        sync.write_prepared(first)
+        second = sync.prepare("deals", [{"id": "3", "amount": "7.50"}], columns=as_double, **deals)
+        assert second.staged_types == as_text  # learnt from the first batch's transaction
+        sync.write_prepared(second)
+    assert query(warehouse, "SELECT id, amount FROM raw_hubspot.deals ORDER BY id") == [
+        ("1", "5"),
+        ("2", "12.50"),
+        ("3", "7.50"),
+    ]
+
+
+def test_a_batch_with_rows_that_do_not_cast_is_quarantined_in_the_transaction(
+    destination, warehouse
+):
+    with destination.open_sync("salesforce") as sync:
+        prepared = sync.prepare("opportunity", [opp("006A"), opp("006B", amount="lots")], **SF)
+        assert prepared.staged is None  # the quarantine needs the raw values, in the transaction
+        result = sync.write_prepared(prepared)
+    assert (result.landed, result.quarantined) == (1, 1)
+    assert count(warehouse, "raw_meta.quarantine") == 1
 
 
 def test_stream_without_cursor_keeps_a_change_back_to_an_earlier_value(destination, warehouse):

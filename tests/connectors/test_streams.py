@@ -255,15 +255,15 @@ def test_a_page_over_the_byte_budget_lands_in_slices_and_moves_the_bookmark_once
     source = FakeSource([thing(i, i) for i in range(9)])  # 3 pages of 3 rows
     with DuckDBDestination(warehouse).open_sync("fake") as writer:
         batches: list[int] = []
-        land = writer.write_batch
+        land = writer.write_prepared
 
-        def dies_on_the_fifth_batch(stream, records, **kwargs):
-            batches.append(len(records))
+        def dies_on_the_fifth_batch(prepared, **kwargs):
+            batches.append(prepared.batch.num_rows)
             if len(batches) == 5:  # the second slice of page 2
                 raise Die
-            return land(stream, records, **kwargs)
+            return land(prepared, **kwargs)
 
-        writer.write_batch = dies_on_the_fifth_batch
+        writer.write_prepared = dies_on_the_fifth_batch
         with pytest.raises(Die):
             sync_stream(source, spec, writer)
     assert batches == [1, 1, 1, 1, 1]
@@ -276,6 +276,24 @@ def test_a_page_over_the_byte_budget_lands_in_slices_and_moves_the_bookmark_once
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw_fake.things__versions").fetchone()[0] == 9
     assert state(warehouse)["cursor"] == (T0 + timedelta(minutes=8)).isoformat()
+
+
+def test_batches_are_cast_ahead_of_their_transaction(tmp_path):
+    # The runner prepares each batch on its own thread while the previous one lands; every
+    # batch of rows that cast arrives with its rows already cast.
+    warehouse = tmp_path / "w.duckdb"
+    with DuckDBDestination(warehouse).open_sync("fake") as writer:
+        landed = []
+        land = writer.write_prepared
+
+        def recording(prepared, **kwargs):
+            landed.append((prepared.batch.num_rows, prepared.staged is not None))
+            return land(prepared, **kwargs)
+
+        writer.write_prepared = recording
+        sync_stream(FakeSource([thing(i, i) for i in range(7)]), SPEC, writer)
+    assert landed == [(6, True), (1, True)]
+    assert len(rows(warehouse)) == 7
 
 
 def test_unordered_pages_move_the_bookmark_only_when_the_window_is_done(tmp_path):
@@ -348,7 +366,8 @@ def test_sync_log_and_progress(tmp_path):
     seen = []
     source = FakeSource([thing(i, i) for i in range(7)])
     run = sync(source, warehouse, on_progress=lambda r: seen.append((r.status, r.fetched)))
-    assert seen[0] == ("running", 3) and seen[-1] == ("success", 7)
+    # Reported as each batch lands: two pages of three, then the last page.
+    assert seen == [("running", 6), ("running", 7), ("success", 7)]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         log = con.execute(
             "SELECT status, records_fetched, records_landed, records_quarantined, pages, cursor "
