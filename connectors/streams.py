@@ -77,8 +77,8 @@ log = logging.getLogger(__name__)
 
 # Restarting a window that never gets past its checkpoint would loop forever.
 MAX_RESTARTS_WITHOUT_PROGRESS = 5
-# Pages fetched ahead while the current ones land: enough to keep the API busy, few enough
-# that memory stays bounded by pages, not data.
+# Pages fetched ahead of the one being batched: enough to keep the API busy, few enough that
+# memory stays bounded by pages, not data.
 READ_AHEAD_PAGES = 2
 # Values (rows x columns) per batch. What a batch costs the writer grows with its width: 50,000
 # rows of 100 columns ran DuckDB's 512 MB writer out of memory, so a 300-field Opportunity lands
@@ -646,37 +646,38 @@ def _width(page: Page) -> int:
 _END = object()
 
 
-def read_ahead(pages: Iterable[Page], depth: int) -> Iterator[Page]:
-    """``pages``, fetched by a thread up to ``depth`` pages ahead of the consumer, so that the
-    API's time (network, server, decoding) overlaps landing the pages already read.
+def read_ahead(items: Iterable[Any], depth: int) -> Iterator[Any]:
+    """``items`` (pages, batches), produced by a thread at most ``depth`` items ahead of the
+    one the consumer holds, so that producing them (the API's time, decoding, casting a batch)
+    overlaps the consumer's work (landing).
 
-    Pages and errors (:class:`RestartWindow`, API errors) arrive in the order the source
-    produced them, so the runner sees exactly what it would reading directly. When the consumer
-    stops early the thread stops after the page it is fetching and the source's generator is
-    closed (a Bulk job is deleted) before this generator returns: the source is never used by
-    two threads at once.
+    Items and errors (:class:`RestartWindow`, API errors) arrive in the order the producer
+    made them, so the consumer sees exactly what it would reading directly. The thread starts
+    an item only when there is room for it: what waits in memory is bounded by ``depth``, not
+    by how far the producer could run. When the consumer stops early the thread stops after
+    the item it is producing and the source's generator is closed (a Bulk job is deleted)
+    before this generator returns: the source is never used by two threads at once.
     """
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    buffer: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    room = threading.Semaphore(depth)
     stop = threading.Event()
 
-    def offer(item: Any) -> bool:
+    def wait_for_room() -> bool:
         while not stop.is_set():
-            try:
-                buffer.put(item, timeout=0.05)
+            if room.acquire(timeout=0.05):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def produce() -> None:
-        iterator = iter(pages)
+        iterator = iter(items)
         try:
-            for page in iterator:
-                if not offer(page):
+            while wait_for_room():
+                item = next(iterator, _END)
+                buffer.put(item)
+                if item is _END:
                     return
-            offer(_END)
         except BaseException as exc:  # re-raised by the consumer, in order
-            offer(_Raised(exc))
+            buffer.put(_Raised(exc))
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
@@ -687,6 +688,7 @@ def read_ahead(pages: Iterable[Page], depth: int) -> Iterator[Page]:
     try:
         while True:
             item = buffer.get()
+            room.release()
             if item is _END:
                 return
             if isinstance(item, _Raised):

@@ -4,6 +4,7 @@ deletes and related tables. Real DuckDB files; no HTTP."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -433,9 +434,14 @@ def test_read_ahead_stops_the_source_when_the_consumer_stops():
 
     reader = read_ahead(pages(), depth=2)
     assert next(reader) == 0
+    deadline = time.monotonic() + 10
+    while len(fetched) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # time enough to run further, if it would
+    assert fetched == [0, 1, 2]  # the one in hand and two ahead: then it waits for room
     reader.close()  # the consumer gives up (an error while landing)
     assert closed == ["salesops-read-ahead"]  # the generator's cleanup ran, in its thread
-    assert len(fetched) <= 4  # at most depth pages ahead, plus the one in hand
+    assert fetched == [0, 1, 2]
     assert not any(t.name == "salesops-read-ahead" for t in threading.enumerate())
 
 
