@@ -444,7 +444,7 @@ class StreamRunner:
         )
 
     def _land(self, batch: _Batch) -> None:
-        """Land a batch, its related rows and the checkpoint in one transaction."""
+        """Land a batch and its checkpoint in one transaction (its related rows just before)."""
         self.run.fetched += batch.fetched
         self.run.pages += batch.pages
         if all(p.ordered for p in batch.parts):
