@@ -37,8 +37,8 @@ Current table
 Loading goes through Arrow (``con.register`` + set-based SQL), never row-by-row inserts.
 
 Casting ahead
-    :meth:`~connectors.destinations.base.Sync.prepare` casts and hashes a batch on an in-memory
-    DuckDB of the calling thread, to the types the table had at the stream's last batch. The
+    :meth:`~connectors.destinations.base.Sync.prepare` casts and hashes a batch on the sync's own
+    in-memory DuckDB (one per sync, behind a lock, on the preparing thread), to the types the table had at the stream's last batch. The
     transaction reads those rows in place when the table still has those types and every row
     cast; otherwise (a first batch against an older table, rows to quarantine) it casts the
     raw batch itself. Either way the same SQL (:func:`valid_select`) does the cast.
